@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { readCommonConfig, runMain } from '@armature/platform';
+import { startEmbedded } from './embedded.ts';
+import { migrateAll } from './migrate.ts';
+
+const usage = `Usage: armature <command>
+
+Commands:
+  start      run the gateway, users and orders services in one process (embedded mode)
+  migrate    apply pending database migrations for every service, then exit
+`;
+
+const [command] = process.argv.slice(2);
+
+switch (command) {
+  case 'start':
+    await runMain(async () => {
+      const system = await startEmbedded();
+      system.gateway.app.log.info({ url: system.gateway.url }, 'Armature is serving');
+      return {
+        close: system.close,
+        log: system.gateway.app.log,
+        shutdownTimeoutMs: readCommonConfig().shutdownTimeoutMs,
+      };
+    });
+    break;
+  case 'migrate':
+    try {
+      for (const line of await migrateAll()) process.stdout.write(`${line}\n`);
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    }
+    break;
+  default:
+    process.stderr.write(usage);
+    process.exit(command ? 1 : 0);
+}

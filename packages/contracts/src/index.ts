@@ -1,0 +1,4 @@
+export * from './common.ts';
+export * from './health.ts';
+export * from './money.ts';
+export * from './operation.ts';

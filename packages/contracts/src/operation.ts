@@ -1,0 +1,87 @@
+import type { TObject, TSchema } from '@sinclair/typebox';
+import { ErrorEnvelope } from './common.ts';
+import type { ApiVersion } from './money.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Access = 'public' | 'authenticated' | 'admin';
+export type Service = 'gateway' | 'users' | 'orders';
+
+/** A response body that differs between versions (money shapes), or one schema for both. */
+export type VersionedSchema = TSchema | { v1: TSchema; v2: TSchema };
+export type SuccessStatus = 200 | 201 | 204 | 304;
+export type ErrorStatus =
+  | 400
+  | 401
+  | 403
+  | 404
+  | 405
+  | 409
+  | 412
+  | 413
+  | 415
+  | 422
+  | 429
+  | 500
+  | 502
+  | 503
+  | 504;
+
+/**
+ * One API operation, declared once: the services register their routes from it and the OpenAPI
+ * document is generated from it. `path` is OpenAPI style without the version prefix (`/users/{id}`).
+ */
+export interface Operation {
+  operationId: string;
+  service: Service;
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  access: Access;
+  params?: TObject;
+  query?: TObject;
+  body?: TSchema;
+  headers?: TObject;
+  /** Success responses; `null` for no body (204). */
+  responses: Partial<Record<SuccessStatus, VersionedSchema | null>>;
+  /** Error statuses this operation can answer with (the envelope is implied). */
+  errors: ErrorStatus[];
+  /** A list with the pagination envelope and query parameters. */
+  list?: boolean;
+  /** Accepts `Idempotency-Key`. */
+  idempotent?: boolean;
+  /** Served without a version prefix only (health, jwks). */
+  unversioned?: boolean;
+}
+
+export function defineOperations<T extends Record<string, Operation>>(operations: T): T {
+  return operations;
+}
+
+export function schemaFor(schema: VersionedSchema, version: ApiVersion): TSchema {
+  return 'v1' in schema && 'v2' in schema ? (version === 1 ? schema.v1 : schema.v2) : (schema as TSchema);
+}
+
+/** `/users/{id}` → `/v1/users/:id` (Fastify syntax). */
+export function routePath(operation: Operation, version: ApiVersion): string {
+  const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
+  return operation.unversioned ? path : `/v${version}${path}`;
+}
+
+/** The Fastify route schema for one operation and version: validation in, serialization out. */
+export function routeSchema(operation: Operation, version: ApiVersion) {
+  const response: Record<number, TSchema | null> = {};
+  for (const [status, schema] of Object.entries(operation.responses)) {
+    response[Number(status)] = schema === null || schema === undefined ? null : schemaFor(schema, version);
+  }
+  for (const status of operation.errors) response[status] = ErrorEnvelope;
+  return {
+    operationId: operation.operationId,
+    params: operation.params,
+    querystring: operation.query,
+    body: operation.body,
+    headers: operation.headers,
+    response,
+  };
+}

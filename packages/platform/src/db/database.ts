@@ -1,0 +1,71 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from './migrate.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+// int8 (counts, money totals) as numbers: every value we store fits in 2^53.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export interface Database<Schema> {
+  db: Kysely<Schema>;
+  kind: 'pglite' | 'postgres';
+  /** A round trip to the database, for health checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  service: string;
+  /** PostgreSQL URL; unset → embedded PGlite under `dataDir/<service>`. */
+  url?: string;
+  dataDir: string;
+  /** `memory://` keeps an embedded database in memory only (tests). */
+  inMemory?: boolean;
+  migrationsFolder?: string;
+  poolSize?: number;
+  onPoolError?: (error: Error) => void;
+}
+
+export async function openDatabase<Schema>(options: DatabaseOptions): Promise<Database<Schema>> {
+  const database = options.url ? openPostgres<Schema>(options) : await openPglite<Schema>(options);
+  if (options.migrationsFolder)
+    await migrateToLatest(database.db as Kysely<unknown>, options.migrationsFolder);
+  return database;
+}
+
+function openPostgres<Schema>(options: DatabaseOptions): Database<Schema> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its server (a restart) must not crash the process; the pool reconnects.
+  pool.on('error', (error) => options.onPoolError?.(error));
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    ping: async () => void (await sql`select 1`.execute(db)),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite<Schema>(options: DatabaseOptions): Promise<Database<Schema>> {
+  let dataDir: string | undefined;
+  if (!options.inMemory) {
+    dataDir = resolve(join(options.dataDir, options.service));
+    await mkdir(dataDir, { recursive: true });
+  }
+  const client = await PGlite.create(dataDir, { parsers: { 20: (value: string) => Number(value) } });
+  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: 'pglite',
+    ping: async () => void (await sql`select 1`.execute(db)),
+    close: () => db.destroy(),
+  };
+}

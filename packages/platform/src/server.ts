@@ -1,0 +1,153 @@
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { trackAllowedMethods } from './allowed-methods.ts';
+import { ApiError, type ErrorDetail, errorBody } from './errors.ts';
+import { HealthRegistry, registerHealthRoutes } from './health.ts';
+import { loggerOptions } from './logger.ts';
+import { requestIdFrom } from './request-id.ts';
+
+export interface ServerOptions {
+  service: string;
+  logLevel?: string;
+  bodyLimit?: number;
+  /** Trust `X-Forwarded-For` from these proxies (Fastify `trustProxy`). */
+  trustProxy?: boolean | string | string[];
+  /** Where log lines go (default stdout); tests pass a stream to read them. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export type App = FastifyInstance;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    health: HealthRegistry;
+  }
+  interface FastifyContextConfig {
+    /** Routes reachable without a token (the gateway's allow-list reads this too). */
+    public?: boolean;
+  }
+}
+
+/**
+ * The one way a service makes its HTTP server: request ids, JSON logs, the error envelope for every
+ * failure (404, 405 + Allow, 400, 413, 415, 500), and health routes, all wired before any route.
+ */
+export function createServer(options: ServerOptions): App {
+  const app = Fastify({
+    logger: loggerOptions(options.service, options.logLevel ?? 'info', options.logStream),
+    genReqId: requestIdFrom,
+    requestIdHeader: false,
+    // One line per request, written by the onResponse hook below; probes are not logged.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+    },
+  });
+
+  const allowedMethods = trackAllowedMethods(app);
+  const health = new HealthRegistry();
+  app.decorate('health', health);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.url.startsWith('/health')) return;
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        responseTime: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply));
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const methods = allowedMethods(path);
+    if (methods.length > 0) {
+      reply.header('allow', methods.join(', '));
+      return reply
+        .code(405)
+        .send(errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, request.id));
+    }
+    return reply
+      .code(404)
+      .send(errorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${path}`, request.id));
+  });
+
+  app.addHook('preClose', async () => health.markShuttingDown());
+  registerHealthRoutes(app, health);
+  return app;
+}
+
+const malformedJsonCodes = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
+
+function sendError(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) {
+    if (error.headers) reply.headers(error.headers);
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(error.status).send(errorBody(error.code, error.message, request.id, error.details));
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const details = validationDetails(fastifyError);
+    return reply
+      .code(400)
+      .send(errorBody('VALIDATION_ERROR', 'Invalid request parameters', request.id, details));
+  }
+  const status = fastifyError.statusCode ?? 500;
+  if (status === 413)
+    return reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE', 'The request body is too large', request.id));
+  if (status === 415) {
+    return reply
+      .code(415)
+      .send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json', request.id));
+  }
+  if (status === 400 && (error instanceof SyntaxError || malformedJsonCodes.has(fastifyError.code))) {
+    return reply
+      .code(400)
+      .send(errorBody('MALFORMED_JSON', 'The request body is not valid JSON', request.id));
+  }
+  if (status >= 400 && status < 500) {
+    return reply
+      .code(status)
+      .send(errorBody('BAD_REQUEST', 'The request could not be understood', request.id));
+  }
+  request.log.error({ err: error }, 'request failed');
+  return reply.code(500).send(errorBody('INTERNAL_ERROR', 'An internal error occurred', request.id));
+}
+
+function validationDetails(error: FastifyError): ErrorDetail[] {
+  const context = error.validationContext;
+  return (error.validation ?? []).map((issue) => {
+    const params = issue.params as Record<string, unknown>;
+    const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    if (issue.keyword === 'required') {
+      const field = [path, params.missingProperty].filter(Boolean).join('.');
+      return { field, message: 'is required' };
+    }
+    if (issue.keyword === 'additionalProperties') {
+      const field = [path, params.additionalProperty].filter(Boolean).join('.');
+      return {
+        field,
+        message: context === 'querystring' ? 'is not a supported query parameter' : 'is not an allowed field',
+      };
+    }
+    return { field: path || String(context ?? 'body'), message: issue.message ?? 'is invalid' };
+  });
+}

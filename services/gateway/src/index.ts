@@ -1,0 +1,2 @@
+export { startGateway } from './app.ts';
+export { type GatewayConfig, readGatewayConfig } from './config.ts';

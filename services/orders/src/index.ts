@@ -1,0 +1,2 @@
+export { startOrdersService } from './app.ts';
+export { type OrdersConfig, readOrdersConfig } from './config.ts';

@@ -1,0 +1,2 @@
+export { startUsersService } from './app.ts';
+export { readUsersConfig, type UsersConfig } from './config.ts';

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+/**
+ * Where the suites keep their data. With `TEST_POSTGRES_URL` set (CI's scale-out pass) every call
+ * makes a fresh PostgreSQL database; otherwise a fresh temporary folder for PGlite.
+ */
+export const postgresAdminUrl = process.env.TEST_POSTGRES_URL;
+export const redisUrl = process.env.TEST_REDIS_URL;
+export const natsUrl = process.env.TEST_NATS_URL;
+export const mode = postgresAdminUrl ? 'postgres' : 'pglite';
+
+export interface TestStore {
+  /** `*_DATABASE_URL` to pass, or undefined in PGlite mode. */
+  url?: string;
+  /** `DATA_DIR` to pass (always a fresh folder). */
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+export async function freshStore(label: string): Promise<TestStore> {
+  const dataDir = await mkdtemp(join(tmpdir(), `armature-${label}-`));
+  if (!postgresAdminUrl) {
+    return { dataDir, drop: () => rm(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `armature_${label.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    dataDir,
+    async drop() {
+      await adminQuery(`drop database if exists ${name} with (force)`);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
