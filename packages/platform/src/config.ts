@@ -98,6 +98,8 @@ export interface CommonConfig {
   shutdownTimeoutMs: number;
   jwtIssuer: string;
   jwtAudience: string;
+  /** Signs pagination cursors; every instance of a service must share it. */
+  cursorSecret: string;
 }
 
 export function readCommonConfig(env: Env = process.env): CommonConfig {
@@ -115,5 +117,6 @@ export function readCommonConfig(env: Env = process.env): CommonConfig {
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     jwtIssuer: readString(env, 'JWT_ISSUER', 'armature'),
     jwtAudience: readString(env, 'JWT_AUDIENCE', 'armature-api'),
+    cursorSecret: readString(env, 'CURSOR_SECRET', 'armature-cursor-secret-change-me'),
   };
 }

@@ -1,0 +1,4 @@
+export * from './cursor.ts';
+export * from './keyset.ts';
+export * from './list-query.ts';
+export * from './timestamps.ts';
