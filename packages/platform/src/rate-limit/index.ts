@@ -1,0 +1,3 @@
+export * from './memory.ts';
+export * from './redis.ts';
+export * from './token-bucket.ts';
