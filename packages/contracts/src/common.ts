@@ -1,7 +1,11 @@
 import { type TObject, type TSchema, Type } from '@sinclair/typebox';
 
 /** ISO 8601 UTC timestamp, e.g. `2024-01-15T10:30:00Z`. */
-export const Timestamp = Type.String({ format: 'date-time', examples: ['2024-01-15T10:30:00Z'] });
+export const Timestamp = Type.String({
+  format: 'date-time',
+  maxLength: 40,
+  examples: ['2024-01-15T10:30:00Z'],
+});
 
 /** A prefixed public id (TypeID): `usr_01h455vb4pex5vsknk084sn02q`. */
 export const PublicId = (prefix: string) =>
@@ -34,8 +38,8 @@ export const ErrorEnvelope = Type.Object(
 
 export const Pagination = Type.Object(
   {
-    total: Type.Integer({ minimum: 0 }),
-    page: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    total: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    page: Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]),
     limit: Type.Integer({ minimum: 1, maximum: 100 }),
     hasMore: Type.Boolean(),
     nextCursor: Type.Union([Type.String({ maxLength: 1024 }), Type.Null()]),

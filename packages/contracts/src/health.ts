@@ -4,8 +4,8 @@ import { defineOperations } from './operation.ts';
 const Check = Type.Object(
   {
     status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
-    latency: Type.Integer({ minimum: 0, description: 'milliseconds' }),
-    message: Type.Optional(Type.String()),
+    latency: Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds' }),
+    message: Type.Optional(Type.String({ maxLength: 1000 })),
   },
   { additionalProperties: false },
 );
@@ -13,14 +13,17 @@ const Check = Type.Object(
 export const HealthReport = Type.Object(
   {
     status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
-    version: Type.String(),
-    timestamp: Type.String({ format: 'date-time' }),
+    version: Type.String({ maxLength: 64 }),
+    timestamp: Type.String({ format: 'date-time', maxLength: 40 }),
     checks: Type.Record(Type.String(), Check),
   },
   { additionalProperties: false },
 );
 
-export const Probe = Type.Object({ status: Type.Union([Type.Literal('up'), Type.Literal('down')]) });
+export const Probe = Type.Object(
+  { status: Type.Union([Type.Literal('up'), Type.Literal('down')]) },
+  { additionalProperties: false },
+);
 
 export const healthOperations = defineOperations({
   getHealth: {
@@ -33,7 +36,9 @@ export const healthOperations = defineOperations({
     tags: ['Health'],
     access: 'public',
     responses: { 200: HealthReport },
+    // Probes and load balancers read one shape whatever the outcome: the report names the failing check.
     errors: [503],
+    errorBodies: { 503: HealthReport },
   },
   getLiveness: {
     operationId: 'getLiveness',
@@ -58,5 +63,6 @@ export const healthOperations = defineOperations({
     access: 'public',
     responses: { 200: Probe },
     errors: [503],
+    errorBodies: { 503: Probe },
   },
 });

@@ -1,3 +1,4 @@
+export * from './all-operations.ts';
 export * from './common.ts';
 export * from './health.ts';
 export * from './money.ts';

@@ -47,6 +47,8 @@ export interface Operation {
   responses: Partial<Record<SuccessStatus, VersionedSchema | null>>;
   /** Error statuses this operation can answer with (the envelope is implied). */
   errors: ErrorStatus[];
+  /** The few error statuses whose body is not the envelope (health answers 503 with its report). */
+  errorBodies?: Partial<Record<ErrorStatus, TSchema>>;
   /** A list with the pagination envelope and query parameters. */
   list?: boolean;
   /** Accepts `Idempotency-Key`. */
@@ -75,7 +77,7 @@ export function routeSchema(operation: Operation, version: ApiVersion) {
   for (const [status, schema] of Object.entries(operation.responses)) {
     response[Number(status)] = schema === null || schema === undefined ? null : schemaFor(schema, version);
   }
-  for (const status of operation.errors) response[status] = ErrorEnvelope;
+  for (const status of operation.errors) response[status] = operation.errorBodies?.[status] ?? ErrorEnvelope;
   return {
     operationId: operation.operationId,
     params: operation.params,

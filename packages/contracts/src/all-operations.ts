@@ -1,0 +1,15 @@
+import { healthOperations } from './health.ts';
+import type { Operation } from './operation.ts';
+
+/**
+ * The `*Operations` object of every area, one line each. The OpenAPI document
+ * (`npm run contracts:generate`), the docs page and the contract checks of the tests are built from
+ * this list: an operation missing here is missing from the contract.
+ */
+const areas: Record<string, Operation>[] = [
+  healthOperations,
+  // one line per area, e.g. `usersOperations,`
+];
+
+/** Every operation the API offers. */
+export const allOperations: Operation[] = areas.flatMap((operations) => Object.values(operations));
