@@ -41,7 +41,8 @@ export interface Operation {
   access: Access;
   params?: TObject;
   query?: TObject;
-  body?: TSchema;
+  /** The request body; like responses, it may differ between versions (money shapes). */
+  body?: VersionedSchema;
   headers?: TObject;
   /** Success responses; `null` for no body (204). */
   responses: Partial<Record<SuccessStatus, VersionedSchema | null>>;
@@ -82,7 +83,7 @@ export function routeSchema(operation: Operation, version: ApiVersion) {
     operationId: operation.operationId,
     params: operation.params,
     querystring: operation.query,
-    body: operation.body,
+    body: operation.body === undefined ? undefined : schemaFor(operation.body, version),
     headers: operation.headers,
     response,
   };
