@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 /**
  * Where the suites keep their data. With `TEST_POSTGRES_URL` set (CI's scale-out pass) every call
@@ -24,6 +25,15 @@ export interface TestStore {
 export async function freshStore(label: string): Promise<TestStore> {
   const dataDir = await mkdtemp(join(tmpdir(), `armature-${label}-`));
   if (!postgresAdminUrl) {
+    // Start every embedded database from a copy of an initialised, empty cluster (see global-setup).
+    const template = inject('pgliteTemplate');
+    if (template) {
+      await Promise.all(
+        [...new Set(['users', 'orders', label])].map((service) =>
+          cp(template, join(dataDir, service), { recursive: true }),
+        ),
+      );
+    }
     return { dataDir, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const name = `armature_${label.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;

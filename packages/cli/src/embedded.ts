@@ -20,8 +20,10 @@ type Env = Record<string, string | undefined>;
 export async function startEmbedded(env: Env = process.env): Promise<EmbeddedSystem> {
   const internal: Env = { ...env, USERS_PORT: env.USERS_PORT ?? '0', ORDERS_PORT: env.ORDERS_PORT ?? '0' };
   // Read every configuration first, so a bad value stops the start before anything listens.
+  const placeholder = 'http://127.0.0.1:1';
   readUsersConfig(internal);
-  readOrdersConfig(internal);
+  readOrdersConfig({ USERS_SERVICE_URLS: placeholder, ...internal });
+  readGatewayConfig({ USERS_SERVICE_URLS: placeholder, ORDERS_SERVICE_URLS: placeholder, ...internal });
   const users = await startUsersService(readUsersConfig(internal));
   const withUsers = { ...internal, USERS_SERVICE_URLS: env.USERS_SERVICE_URLS ?? users.url };
   let orders: StartedService | undefined;

@@ -60,6 +60,11 @@ export function createServer(options: ServerOptions): App {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Requests still in flight when shutdown starts must not keep their keep-alive socket open, or
+  // the server would wait on it until the shutdown timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (health.shuttingDown) reply.header('connection', 'close');
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     if (request.url.startsWith('/health')) return;

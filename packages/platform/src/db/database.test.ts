@@ -1,0 +1,76 @@
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freshStore, mode } from '../../../../test/support/databases.ts';
+import { createServer } from '../server.ts';
+import { openDatabase } from './database.ts';
+
+interface NotesDatabase {
+  notes: { id: number; body: string };
+}
+
+describe(`database adapter (${mode})`, async () => {
+  const store = await freshStore('platform-db');
+  afterAll(() => store.drop());
+  const open = () =>
+    openDatabase<NotesDatabase>({ service: 'notes', url: store.url, dataDir: store.dataDir });
+
+  it('keeps a row written before a restart', async () => {
+    const first = await open();
+    await sql`create table notes (id int primary key, body text not null)`.execute(first.db);
+    await first.db.insertInto('notes').values({ id: 1, body: 'written before the restart' }).execute();
+    await first.close();
+
+    const second = await open();
+    const rows = await second.db.selectFrom('notes').selectAll().execute();
+    await second.close();
+    expect(rows).toEqual([{ id: 1, body: 'written before the restart' }]);
+  });
+
+  it('rolls a failed transaction back as a whole', async () => {
+    const database = await open();
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await trx.insertInto('notes').values({ id: 2, body: 'half' }).execute();
+        await trx.insertInto('notes').values({ id: 1, body: 'duplicate key' }).execute();
+      }),
+    ).rejects.toThrow();
+    const ids = (await database.db.selectFrom('notes').select('id').execute()).map((row) => row.id);
+    await database.close();
+    expect(ids).toEqual([1]);
+  });
+});
+
+describe('health of a database that is gone', () => {
+  it('reports unhealthy with 503 and the database down', async () => {
+    const app = createServer({ service: 'test', logLevel: 'silent' });
+    const dead = await openDatabase({
+      service: 'dead',
+      url: 'postgres://postgres@127.0.0.1:1/nothing',
+      dataDir: '',
+    });
+    app.health.add('database', dead.ping);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    await app.close();
+    await dead.close();
+    expect(response.statusCode).toBe(503);
+    const report = response.json();
+    expect(report.status).toBe('unhealthy');
+    expect(report.checks.database.status).toBe('down');
+    expect(typeof report.checks.database.latency).toBe('number');
+    expect(ready.statusCode).toBe(503);
+  });
+
+  it('reports degraded (200) when only a non-critical dependency is down', async () => {
+    const app = createServer({ service: 'test', logLevel: 'silent' });
+    app.health.add('database', async () => {});
+    app.health.add('cache', async () => Promise.reject(new Error('connection refused')), { critical: false });
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    await app.close();
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      status: 'degraded',
+      checks: { database: { status: 'up' }, cache: { status: 'down' } },
+    });
+  });
+});

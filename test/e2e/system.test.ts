@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mode } from '../support/databases.ts';
+import { startSystem, type TestSystem } from '../support/system.ts';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startSystem();
+});
+afterAll(() => system?.close());
+
+describe(`the whole system started as npm start starts it (${mode})`, () => {
+  it('answers GET /health on the gateway with a check for each service', async () => {
+    const response = await fetch(`${system.url}/health`);
+    expect(response.status).toBe(200);
+    const report = await response.json();
+    expect(report.status).toBe('healthy');
+    expect(report.checks.users.status).toBe('up');
+    expect(report.checks.orders.status).toBe('up');
+    expect(report.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+  });
+
+  it('answers /health on each service with its database check', async () => {
+    for (const service of [system.users, system.orders]) {
+      const report = await (await fetch(`${service.url}/health`)).json();
+      expect(report.checks.database).toMatchObject({ status: 'up' });
+    }
+  });
+
+  it('marks the gateway unhealthy (503) when a service is gone', async () => {
+    await system.orders.close();
+    const response = await fetch(`${system.url}/health`);
+    expect(response.status).toBe(503);
+    const report = await response.json();
+    expect(report.checks.orders.status).toBe('down');
+    expect(report.checks.users.status).toBe('up');
+  });
+});
