@@ -1,3 +1,4 @@
+import type { HealthReport } from '@armature/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mode } from '../support/databases.ts';
 import { startSystem, type TestSystem } from '../support/system.ts';
@@ -12,7 +13,7 @@ describe(`the whole system started as npm start starts it (${mode})`, () => {
   it('answers GET /health on the gateway with a check for each service', async () => {
     const response = await fetch(`${system.url}/health`);
     expect(response.status).toBe(200);
-    const report = await response.json();
+    const report = (await response.json()) as HealthReport;
     expect(report.status).toBe('healthy');
     expect(report.checks.users.status).toBe('up');
     expect(report.checks.orders.status).toBe('up');
@@ -21,7 +22,7 @@ describe(`the whole system started as npm start starts it (${mode})`, () => {
 
   it('answers /health on each service with its database check', async () => {
     for (const service of [system.users, system.orders]) {
-      const report = await (await fetch(`${service.url}/health`)).json();
+      const report = (await (await fetch(`${service.url}/health`)).json()) as HealthReport;
       expect(report.checks.database).toMatchObject({ status: 'up' });
     }
   });
@@ -30,7 +31,7 @@ describe(`the whole system started as npm start starts it (${mode})`, () => {
     await system.orders.close();
     const response = await fetch(`${system.url}/health`);
     expect(response.status).toBe(503);
-    const report = await response.json();
+    const report = (await response.json()) as HealthReport;
     expect(report.checks.orders.status).toBe('down');
     expect(report.checks.users.status).toBe('up');
   });
