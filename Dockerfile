@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# One image for every service; the command picks which one runs:
+#   docker run armature                       → the whole system, embedded (PGlite)
+#   docker run armature services/users/src/main.ts   → one service (scale-out)
+
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/platform/package.json packages/platform/
+COPY packages/cli/package.json packages/cli/
+COPY packages/client/package.json packages/client/
+COPY services/gateway/package.json services/gateway/
+COPY services/users/package.json services/users/
+COPY services/orders/package.json services/orders/
+COPY test/e2e/package.json test/e2e/
+COPY bench/package.json bench/
+# Production dependencies only; the base image already is Node 24, so the pinned `node` dev
+# dependency is not needed here.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-slim AS runtime
+ENV NODE_ENV=production \
+    DATA_DIR=/data \
+    HOST=0.0.0.0 \
+    PORT=8080
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY packages ./packages
+COPY services ./services
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 8080
+VOLUME ["/data"]
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["node"]
+CMD ["packages/cli/src/armature.ts", "start"]

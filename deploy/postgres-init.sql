@@ -1,0 +1,3 @@
+-- One database per service: no service can read another's tables.
+CREATE DATABASE armature_users;
+CREATE DATABASE armature_orders;
