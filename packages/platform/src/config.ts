@@ -100,6 +100,8 @@ export interface CommonConfig {
   jwtAudience: string;
   /** Signs pagination cursors; every instance of a service must share it. */
   cursorSecret: string;
+  /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
 }
 
 export function readCommonConfig(env: Env = process.env): CommonConfig {
@@ -118,5 +120,6 @@ export function readCommonConfig(env: Env = process.env): CommonConfig {
     jwtIssuer: readString(env, 'JWT_ISSUER', 'armature'),
     jwtAudience: readString(env, 'JWT_AUDIENCE', 'armature-api'),
     cursorSecret: readString(env, 'CURSOR_SECRET', 'armature-cursor-secret-change-me'),
+    metricsToken: readString(env, 'METRICS_TOKEN'),
   };
 }

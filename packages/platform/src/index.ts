@@ -7,6 +7,7 @@ export * from './health.ts';
 export * from './http/index.ts';
 export * from './ids.ts';
 export * from './main.ts';
+export * from './metrics.ts';
 export * from './server.ts';
 export * from './service.ts';
 export * from './version.ts';

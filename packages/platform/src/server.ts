@@ -9,6 +9,7 @@ import { trackAllowedMethods } from './allowed-methods.ts';
 import { ApiError, type ErrorDetail, errorBody } from './errors.ts';
 import { HealthRegistry, registerHealthRoutes } from './health.ts';
 import { loggerOptions } from './logger.ts';
+import { registerMetrics } from './metrics.ts';
 import { requestIdFrom } from './request-id.ts';
 
 export interface ServerOptions {
@@ -17,6 +18,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Trust `X-Forwarded-For` from these proxies (Fastify `trustProxy`). */
   trustProxy?: boolean | string | string[];
+  /** When set, `/metrics` requires this bearer token. */
+  metricsToken?: string;
   /** Where log lines go (default stdout); tests pass a stream to read them. */
   logStream?: NodeJS.WritableStream;
 }
@@ -97,6 +100,7 @@ export function createServer(options: ServerOptions): App {
 
   app.addHook('preClose', async () => health.markShuttingDown());
   registerHealthRoutes(app, health);
+  registerMetrics(app, options.service, options.metricsToken);
   return app;
 }
 
