@@ -1,37 +1,113 @@
-import { ApiError, createServer, listen, type StartedService } from '@armature/platform';
-import replyFrom from '@fastify/reply-from';
-import { request } from 'undici';
+import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
+import { MemoryTokenBuckets, RedisTokenBuckets } from '@armature/platform/rate-limit/index';
+import { Redis } from 'ioredis';
+import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
-import { ownerOf } from './routes.ts';
+import { docs } from './docs.ts';
+import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
+import { usersJwks } from './jwks.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { rateLimit } from './rate-limit.ts';
+import { security } from './security.ts';
+import { createUpstreams, type Upstreams } from './upstreams.ts';
+import { versioning } from './versioning.ts';
 
-/** The public entry point: routes each path to the service that owns it. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gateway's counters (rate-limit store errors, upstream failures and retries). */
+    gatewayMetrics: GatewayMetrics;
+  }
+}
+
+/**
+ * The public entry point. Per request, in order: security headers and CORS, the API version, the
+ * caller's token, the rate limit, the 401 for private routes without a valid token, then the
+ * request goes to an instance of the service that owns the path.
+ */
 export async function startGateway(config: GatewayConfig): Promise<StartedService> {
-  const app = createServer({ service: 'gateway', logLevel: config.logLevel, bodyLimit: config.bodyLimit });
-  await app.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 } });
+  const app = createServer({
+    service: 'gateway',
+    logLevel: config.logLevel,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy as boolean | string[],
+  });
+  const metrics = new GatewayMetrics();
+  app.decorate('gatewayMetrics', metrics);
 
-  for (const [name, urls] of Object.entries(config.upstreams)) {
-    urls.forEach((url, index) => {
-      const check = urls.length > 1 ? `${name}-${index + 1}` : name;
-      app.health.add(check, async () => {
-        const response = await request(`${url}/health/ready`, { headersTimeout: 1500, bodyTimeout: 1500 });
-        await response.body.dump();
-        if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
-      });
+  const upstreams = createUpstreams(config.upstreams, config.upstream, app.log, metrics);
+  registerUpstreamChecks(app, upstreams);
+  const redis = config.redisUrl ? await connectRedis(config, app) : undefined;
+  app.addHook('onClose', async () => {
+    await upstreams.close();
+    redis?.disconnect();
+  });
+
+  const verifier = createTokenVerifier({
+    jwks: usersJwks(upstreams.services.users, {
+      cooldownMs: config.auth.jwksCooldownMs,
+      maxAgeMs: config.auth.jwksMaxAgeMs,
+    }),
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+  });
+
+  await app.register(security, { corsOrigins: config.corsOrigins });
+  await app.register(versioning, {
+    v1Deprecation: config.versions.v1Deprecation,
+    v1Sunset: config.versions.v1Sunset,
+  });
+  await app.register(edgeAuth, { tokens: new VerifiedTokenCache(verifier, config.auth.tokenCacheSize) });
+  await app.register(rateLimit, {
+    store: redis ? new RedisTokenBuckets(redis) : new MemoryTokenBuckets(),
+    shared: redis !== undefined,
+    general: { capacity: config.rateLimit.maxRequests, windowMs: config.rateLimit.windowMs },
+    login: { capacity: config.rateLimit.loginMaxRequests, windowMs: config.rateLimit.loginWindowMs },
+    metrics,
+  });
+  await app.register(apiRoutes, { upstreams, metrics });
+  await app.register(docs);
+
+  upstreams.startHealthChecks();
+  return listen(app, { host: config.host, port: config.port });
+}
+
+/**
+ * `/health` probes every upstream instance (`users-1`, `users-2`, …: one down makes the gateway
+ * degraded) and sums up each service (`users`: unhealthy when no instance is up).
+ */
+function registerUpstreamChecks(app: ReturnType<typeof createServer>, upstreams: Upstreams): void {
+  for (const service of Object.values(upstreams.services)) {
+    for (const instance of service.instances) {
+      app.health.add(instance.name, () => instance.probe(), { critical: false });
+    }
+    app.health.add(service.name, async () => {
+      const results = await Promise.allSettled(service.instances.map((instance) => instance.probe()));
+      const up = results.filter((result) => result.status === 'fulfilled').length;
+      if (up === 0) throw new Error(`no ${service.name} instance is up`);
     });
   }
+}
 
-  const proxy = async (req: { url: string }, reply: { from: (url: string) => unknown }) => {
-    const path = req.url;
-    const match = /^\/v(\d+)(\/[^?]*)/.exec(path);
-    const owner = ownerOf(match?.[2] ?? path);
-    const isWellKnown = path.startsWith('/.well-known/');
-    const upstream = isWellKnown ? 'users' : owner;
-    if (!upstream) throw new ApiError('ROUTE_NOT_FOUND', { message: `No route for ${path.split('?')[0]}` });
-    return reply.from(`${config.upstreams[upstream][0]}${path}`);
-  };
-  app.all('/v1/*', proxy);
-  app.all('/v2/*', proxy);
-  app.all('/.well-known/*', proxy);
-
-  return listen(app, { host: config.host, port: config.port });
+/**
+ * The shared rate-limit store. Commands fail at once while disconnected (no offline queue) and
+ * after `redisTimeoutMs` when Redis is slow, so an outage costs requests nothing but their limit;
+ * the client keeps reconnecting in the background. Redis unreachable at start is not fatal.
+ */
+async function connectRedis(config: GatewayConfig, app: ReturnType<typeof createServer>): Promise<Redis> {
+  const redis = new Redis(config.redisUrl!, {
+    keyPrefix: config.rateLimit.keyPrefix,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.rateLimit.redisTimeoutMs,
+    connectTimeout: 1000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  // Failures reach the requests that need Redis, which log them once per outage.
+  redis.on('error', () => {});
+  await redis.connect().catch((error: unknown) => {
+    app.log.warn({ err: error }, 'Redis unreachable at start: rate limits fail open until it answers');
+  });
+  app.health.add('redis', () => redis.ping(), { critical: false });
+  return redis;
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   type CommonConfig,
   ConfigError,
@@ -7,28 +8,173 @@ import {
   readUrlList,
 } from '@armature/platform';
 
+type Env = Record<string, string | undefined>;
+
 export interface GatewayConfig extends CommonConfig {
   host: string;
   port: number;
   /** Instances of each upstream service (several → load is spread across them). */
   upstreams: { users: string[]; orders: string[] };
-  rateLimit: { maxRequests: number; windowMs: number };
+  upstream: {
+    /** Keep-alive connections per upstream instance. */
+    connections: number;
+    connectTimeoutMs: number;
+    /** Longest wait for an upstream's response headers, and longest silence while its body arrives. */
+    timeoutMs: number;
+    healthIntervalMs: number;
+    breakerFailures: number;
+    breakerHalfOpenAfterMs: number;
+  };
+  rateLimit: {
+    maxRequests: number;
+    windowMs: number;
+    loginMaxRequests: number;
+    loginWindowMs: number;
+    /** Namespace of the buckets in Redis; gateways that share a budget share the prefix. */
+    keyPrefix: string;
+    /** How long a Redis call may take before the request goes on without it. */
+    redisTimeoutMs: number;
+  };
+  auth: {
+    /** Verified tokens remembered (each until its own expiry). */
+    tokenCacheSize: number;
+    /** Least time between two JWKS fetches caused by an unknown `kid`. */
+    jwksCooldownMs: number;
+    /** Longest time a fetched JWKS is used before it is fetched again. */
+    jwksMaxAgeMs: number;
+  };
+  versions: {
+    /** When v1 was deprecated (`Deprecation` header). */
+    v1Deprecation: Date;
+    /** When v1 stops being served (`Sunset` header). */
+    v1Sunset: Date;
+  };
+  /** Origins allowed by CORS; `['*']` for any; empty → no CORS headers at all. */
+  corsOrigins: string[];
+  /** Fastify's `trustProxy`: whom to believe in `X-Forwarded-For` when working out a client's IP. */
+  trustProxy: boolean | number | string[];
 }
 
-export function readGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+export function readGatewayConfig(env: Env = process.env): GatewayConfig {
   const users = readUrlList(env, 'USERS_SERVICE_URLS');
   const orders = readUrlList(env, 'ORDERS_SERVICE_URLS');
   if (!users?.length) throw new ConfigError('USERS_SERVICE_URLS', 'must list at least one users service URL');
   if (!orders?.length)
     throw new ConfigError('ORDERS_SERVICE_URLS', 'must list at least one orders service URL');
+  const v1Deprecation = readDate(env, 'API_V1_DEPRECATION', '2026-11-01');
+  const v1Sunset = readDate(env, 'API_V1_SUNSET', '2027-11-01');
+  if (v1Sunset < v1Deprecation)
+    throw new ConfigError('API_V1_SUNSET', 'must not be before API_V1_DEPRECATION');
   return {
     ...readCommonConfig(env),
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInt(env, 'PORT', 8080, { min: 0, max: 65535 }),
     upstreams: { users, orders },
+    upstream: {
+      connections: readInt(env, 'UPSTREAM_CONNECTIONS', 128, { min: 1, max: 10_000 }),
+      connectTimeoutMs: readInt(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 2000, { min: 10, max: 60_000 }),
+      timeoutMs: readInt(env, 'UPSTREAM_TIMEOUT_MS', 10_000, { min: 10, max: 600_000 }),
+      healthIntervalMs: readInt(env, 'UPSTREAM_HEALTH_INTERVAL_MS', 5000, { min: 50, max: 600_000 }),
+      breakerFailures: readInt(env, 'BREAKER_FAILURE_THRESHOLD', 5, { min: 1, max: 1000 }),
+      breakerHalfOpenAfterMs: readInt(env, 'BREAKER_HALF_OPEN_AFTER_MS', 10_000, { min: 10, max: 600_000 }),
+    },
     rateLimit: {
       maxRequests: readInt(env, 'RATE_LIMIT_MAX_REQUESTS', 100, { min: 1, max: 10_000_000 }),
       windowMs: readInt(env, 'RATE_LIMIT_WINDOW_MS', 60_000, { min: 100, max: 86_400_000 }),
+      loginMaxRequests: readInt(env, 'LOGIN_RATE_LIMIT_MAX_REQUESTS', 5, { min: 1, max: 10_000_000 }),
+      loginWindowMs: readInt(env, 'LOGIN_RATE_LIMIT_WINDOW_MS', 60_000, { min: 100, max: 86_400_000 }),
+      keyPrefix: readKeyPrefix(env, 'RATE_LIMIT_KEY_PREFIX', 'armature:ratelimit:'),
+      redisTimeoutMs: readInt(env, 'RATE_LIMIT_REDIS_TIMEOUT_MS', 250, { min: 10, max: 10_000 }),
     },
+    auth: {
+      tokenCacheSize: readInt(env, 'AUTH_TOKEN_CACHE_SIZE', 10_000, { min: 0, max: 10_000_000 }),
+      jwksCooldownMs: readInt(env, 'JWKS_COOLDOWN_MS', 30_000, { min: 0, max: 3_600_000 }),
+      jwksMaxAgeMs: readInt(env, 'JWKS_MAX_AGE_MS', 600_000, { min: 1000, max: 86_400_000 }),
+    },
+    versions: { v1Deprecation, v1Sunset },
+    corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
+    trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
   };
+}
+
+function present(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw ? raw : undefined;
+}
+
+/** A calendar date (`2027-11-01`) or a full ISO 8601 timestamp. */
+function readDate(env: Env, name: string, fallback: string): Date {
+  const raw = present(env, name) ?? fallback;
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(raw)) {
+    throw new ConfigError(name, `must be a date like 2027-11-01, got "${raw}"`);
+  }
+  const date = new Date(raw.length === 10 ? `${raw}T00:00:00Z` : raw);
+  if (Number.isNaN(date.getTime())) throw new ConfigError(name, `must be a real date, got "${raw}"`);
+  return date;
+}
+
+function readKeyPrefix(env: Env, name: string, fallback: string): string {
+  const raw = present(env, name) ?? fallback;
+  if (!/^[\w:.-]{1,100}$/.test(raw)) {
+    throw new ConfigError(name, 'must be 1 to 100 letters, digits or the characters _ : . -');
+  }
+  return raw;
+}
+
+/** `*`, or a comma list of origins such as `https://app.example.com,http://localhost:5173`. */
+function readOrigins(env: Env, name: string): string[] {
+  const raw = present(env, name);
+  if (raw === undefined) return [];
+  const origins = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (origins.includes('*')) {
+    if (origins.length > 1) throw new ConfigError(name, 'must be "*" alone or a list of origins');
+    return ['*'];
+  }
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(name, `must list origins like https://app.example.com, got "${origin}"`);
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(name, `must list origins (scheme, host, port; no path), got "${origin}"`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/$/, ''));
+}
+
+const namedProxyRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `true`/`false`, a number of proxy hops to trust, or a comma list of proxy addresses, CIDR ranges
+ * and the names `loopback`, `linklocal`, `uniquelocal`.
+ */
+function readTrustProxy(env: Env, name: string): boolean | number | string[] {
+  const raw = present(env, name);
+  if (raw === undefined) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^(false|no|off)$/i.test(raw)) return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    if (namedProxyRanges.has(entry)) continue;
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !bitsOk || extra !== undefined) {
+      throw new ConfigError(
+        name,
+        `must be true, false, a hop count, or addresses/CIDR ranges; "${entry}" is none of these`,
+      );
+    }
+  }
+  return entries;
 }

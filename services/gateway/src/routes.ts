@@ -1,16 +1,45 @@
 export type Upstream = 'users' | 'orders';
 
+/** The first path segment of every public resource, and which service owns it. */
+const ownerBySegment: Record<string, Upstream> = {
+  users: 'users',
+  auth: 'users',
+  products: 'orders',
+  orders: 'orders',
+};
+
+/** Resource roots, for registering unversioned routes (`/users`, `/users/*`, …). */
+export const resourceRoots = Object.keys(ownerBySegment);
+
 /**
- * Which service owns a public path (the version prefix already stripped). Order matters: the cart and
- * a user's orders live under `/users/{id}` but belong to the orders service.
+ * Which service owns a public path, the version prefix already stripped (`/users/usr_1/cart`).
+ * The cart and a user's orders live under `/users/{id}` but belong to the orders service.
  */
-const ownership: Array<[RegExp, Upstream]> = [
-  [/^\/users\/[^/]+\/(cart|orders)(\/|$)/, 'orders'],
-  [/^\/(users|auth)(\/|$)/, 'users'],
-  [/^\/(products|orders)(\/|$)/, 'orders'],
+export function ownerOf(path: string): Upstream | undefined {
+  const end = path.indexOf('/', 1);
+  const root = end === -1 ? path.slice(1) : path.slice(1, end);
+  const owner = Object.hasOwn(ownerBySegment, root) ? ownerBySegment[root] : undefined;
+  if (owner !== 'users' || root !== 'users' || end === -1) return owner;
+  // /users/{id}/cart… and /users/{id}/orders… belong to the orders service.
+  const idEnd = path.indexOf('/', end + 1);
+  if (idEnd === -1) return owner;
+  const next = path.indexOf('/', idEnd + 1);
+  const child = next === -1 ? path.slice(idEnd + 1) : path.slice(idEnd + 1, next);
+  return child === 'cart' || child === 'orders' ? 'orders' : owner;
+}
+
+/**
+ * API routes anyone may call without a token, matched on the method and the unversioned path. Every
+ * other API route needs a valid access token at the gateway. (Gateway-local routes such as `/health`
+ * and `/docs` declare themselves public with `config: { public: true }`.)
+ */
+const publicRoutes: Array<{ methods: readonly string[]; path: RegExp }> = [
+  { methods: ['POST'], path: /^\/users$/ }, // register
+  { methods: ['POST'], path: /^\/auth\/(login|refresh)$/ },
+  { methods: ['GET', 'HEAD'], path: /^\/products(\/[^/]+)?$/ },
 ];
 
-export function ownerOf(path: string): Upstream | undefined {
-  for (const [pattern, upstream] of ownership) if (pattern.test(path)) return upstream;
-  return undefined;
+export function isPublicRoute(method: string, path: string): boolean {
+  for (const route of publicRoutes) if (route.methods.includes(method) && route.path.test(path)) return true;
+  return false;
 }

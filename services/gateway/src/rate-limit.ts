@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { ApiError } from '@armature/platform';
+import {
+  MemoryTokenBuckets,
+  type TokenBucketResult,
+  type TokenBucketRule,
+  type TokenBucketStore,
+} from '@armature/platform/rate-limit/index';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { GatewayMetrics } from './metrics.ts';
+
+export interface RateLimitOptions {
+  /** Where the general buckets live: in-process, or Redis shared by every gateway. */
+  store: TokenBucketStore;
+  /** Whether `store` is shared (Redis): its failures then fail open instead of failing the request. */
+  shared: boolean;
+  general: TokenBucketRule;
+  login: TokenBucketRule;
+  metrics: GatewayMetrics;
+}
+
+/**
+ * Token-bucket rate limits on every request but health probes, per user when the token is valid,
+ * else per client IP; and a stricter bucket on `POST /auth/login` per IP and email, so one address
+ * cannot try passwords against one account quickly. Every response carries `X-RateLimit-Limit`,
+ * `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds when the bucket is full again);
+ * a refused request gets 429 RATE_LIMITED with `Retry-After`.
+ *
+ * When the shared store (Redis) fails, general traffic goes on unlimited (fail open: an outage of
+ * the limiter must not become an outage of the API) with a warning and a counter; the login bucket
+ * falls back to in-process buckets, since guessing passwords must stay slow.
+ */
+export const rateLimit = fp(
+  async (app: FastifyInstance, options: RateLimitOptions) => {
+    const { store, shared, general, login, metrics } = options;
+    const loginFallback = new MemoryTokenBuckets();
+    const outage = new OutageLog(app.log);
+    app.addHook('onClose', () => loginFallback.close());
+
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.url.startsWith('/health')) return done();
+      const key = request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
+      let taken: TokenBucketResult | Promise<TokenBucketResult>;
+      try {
+        taken = store.take(key, general);
+      } catch (error) {
+        taken = Promise.reject(error);
+      }
+      if (!(taken instanceof Promise)) return done(apply(reply, taken));
+      taken.then(
+        (result) => {
+          outage.recovered();
+          done(apply(reply, result));
+        },
+        (error: unknown) => {
+          if (!shared) return done(error as Error);
+          metrics.rateLimitStoreErrors.inc({ bucket: 'general', outcome: 'allowed' });
+          outage.failed(error);
+          setHeaders(reply, general.capacity, general.capacity, 0);
+          done();
+        },
+      );
+    });
+
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.method !== 'POST' || request.api?.path !== '/auth/login') return;
+      const key = `login:${request.ip}:${emailDigest(request)}`;
+      let result: TokenBucketResult;
+      try {
+        result = await store.take(key, login);
+      } catch (error) {
+        if (!shared) throw error;
+        metrics.rateLimitStoreErrors.inc({ bucket: 'login', outcome: 'in_process' });
+        outage.failed(error);
+        result = loginFallback.take(key, login);
+      }
+      const refused = apply(reply, result);
+      if (refused) throw refused;
+    });
+  },
+  { name: 'gateway-rate-limit', dependencies: ['gateway-edge-auth'] },
+);
+
+function setHeaders(reply: FastifyReply, limit: number, remaining: number, resetAfterMs: number): void {
+  reply.header('x-ratelimit-limit', limit);
+  reply.header('x-ratelimit-remaining', remaining);
+  reply.header('x-ratelimit-reset', Math.ceil((Date.now() + resetAfterMs) / 1000));
+}
+
+/** Labels the response with the bucket; returns the 429 to answer with when it is empty. */
+function apply(reply: FastifyReply, result: TokenBucketResult): ApiError | undefined {
+  setHeaders(reply, result.limit, result.remaining, result.resetAfterMs);
+  if (result.allowed) return undefined;
+  return new ApiError('RATE_LIMITED', {
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
+  });
+}
+
+/** The login's email, normalised and hashed (no addresses in Redis keys); empty when absent. */
+function emailDigest(request: FastifyRequest): string {
+  let email = '';
+  const body = request.body;
+  if (Buffer.isBuffer(body) && body.length > 0) {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { email?: unknown };
+      if (typeof parsed?.email === 'string') email = parsed.email.trim().toLowerCase();
+    } catch {
+      // Not JSON: the users service answers it with a 400; the bucket counts it under no email.
+    }
+  }
+  return createHash('sha256').update(email).digest('base64url').slice(0, 22);
+}
+
+/** One warning when the shared store starts failing and one note when it is back, not one per request. */
+class OutageLog {
+  #down = false;
+  readonly #log: FastifyBaseLogger;
+
+  constructor(log: FastifyBaseLogger) {
+    this.#log = log;
+  }
+
+  failed(error: unknown): void {
+    if (this.#down) return;
+    this.#down = true;
+    this.#log.warn(
+      { err: error },
+      'rate-limit store unreachable: general traffic is not limited, login attempts are limited in-process',
+    );
+  }
+
+  recovered(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.#log.info('rate-limit store reachable again: shared limits apply');
+  }
+}

@@ -1,0 +1,103 @@
+import cors from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import helmet from 'helmet';
+
+export interface SecurityOptions {
+  /** Allowed browser origins; `['*']` for any; empty → no CORS headers. */
+  corsOrigins: string[];
+}
+
+/** Headers a browser client may read, and send, across origins. */
+const exposedHeaders = [
+  'x-request-id',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'retry-after',
+  'api-version',
+  'deprecation',
+  'sunset',
+  'link',
+  'location',
+  'etag',
+];
+const allowedHeaders = [
+  'authorization',
+  'content-type',
+  'accept',
+  'idempotency-key',
+  'if-match',
+  'if-none-match',
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+];
+
+const shared = {
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
+
+/** JSON responses load nothing and belong in no frame. */
+const apiHeaders = helmet({
+  ...shared,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+});
+
+/**
+ * The API reference page runs its bundled script and inline configuration, loads its styles and
+ * fonts, and fetches `/openapi.json`; everything else stays as strict as the API.
+ */
+const docsHeaders = helmet({
+  ...shared,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-inline'"],
+      styleSrc: ["'self'", "'unsafe-inline'", 'https:'],
+      fontSrc: ["'self'", 'https:', 'data:'],
+      imgSrc: ["'self'", 'data:', 'https:'],
+      connectSrc: ["'self'"],
+      workerSrc: ["'self'", 'blob:'],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+});
+
+function isDocs(url: string): boolean {
+  return url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?');
+}
+
+/**
+ * Security headers (helmet) and CORS. Helmet's middlewares are built once here and applied to the
+ * raw response on each request (the Fastify wrapper rebuilds them per request). The CSP is relaxed
+ * on `/docs` only.
+ */
+export const security = fp(
+  async (app: FastifyInstance, options: SecurityOptions) => {
+    app.addHook('onRequest', (request, reply, done) => {
+      (isDocs(request.url) ? docsHeaders : apiHeaders)(request.raw, reply.raw, noop);
+      done();
+    });
+    if (options.corsOrigins.length > 0) {
+      await app.register(cors, {
+        origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowedHeaders,
+        exposedHeaders,
+        maxAge: 600,
+      });
+    }
+  },
+  { name: 'gateway-security' },
+);
+
+function noop(): void {}

@@ -1,0 +1,43 @@
+import type { StartedService } from '@armature/platform';
+import { startGateway } from '../app.ts';
+import { readGatewayConfig } from '../config.ts';
+
+/** A gateway on a free loopback port in this process, in front of the given upstream URLs. */
+export function startTestGateway(
+  upstreams: { users: string[]; orders: string[] },
+  env: Record<string, string> = {},
+): Promise<StartedService> {
+  return startGateway(
+    readGatewayConfig({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      USERS_SERVICE_URLS: upstreams.users.join(','),
+      ORDERS_SERVICE_URLS: upstreams.orders.join(','),
+      ...env,
+    }),
+  );
+}
+
+/** Parses a JSON body when there is one. */
+export async function call(base: string, path: string, init?: RequestInit) {
+  const response = await fetch(`${base}${path}`, init);
+  const text = await response.text();
+  let body: any;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  return { response, status: response.status, headers: response.headers, body };
+}
+
+/** A loopback URL where nothing listens. */
+export async function deadUrl(): Promise<string> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
