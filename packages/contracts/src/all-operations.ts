@@ -1,5 +1,8 @@
+import { cartsOperations } from './carts.ts';
 import { healthOperations } from './health.ts';
 import type { Operation } from './operation.ts';
+import { ordersOperations } from './orders.ts';
+import { productsOperations } from './products.ts';
 
 /**
  * The `*Operations` object of every area, one line each. The OpenAPI document
@@ -8,6 +11,9 @@ import type { Operation } from './operation.ts';
  */
 const areas: Record<string, Operation>[] = [
   healthOperations,
+  productsOperations,
+  cartsOperations,
+  ordersOperations,
   // one line per area, e.g. `usersOperations,`
 ];
 

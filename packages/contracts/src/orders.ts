@@ -1,0 +1,217 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+import { IdParams, ListOf, ListQuery, listQueryProperties, PublicId, Timestamp } from './common.ts';
+import { MoneyV1, MoneyV2 } from './money.ts';
+import { defineOperations } from './operation.ts';
+import { IdempotencyHeaders, ProductId } from './products.ts';
+
+export const OrderId = PublicId('ord');
+
+export const orderStatuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
+export const OrderStatus = Type.Union(
+  orderStatuses.map((status) => Type.Literal(status)),
+  { description: 'pending → paid → shipped → delivered; pending or paid → cancelled' },
+);
+
+const Version = Type.Integer({
+  minimum: 1,
+  maximum: 2_147_483_647,
+  description: 'Optimistic-locking version; send it back to change the order',
+});
+
+const order = (money: TSchema, title: string) =>
+  Type.Object(
+    {
+      id: OrderId,
+      userId: PublicId('usr'),
+      status: OrderStatus,
+      total: money,
+      itemCount: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Units ordered' }),
+      note: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
+      version: Version,
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+    },
+    { additionalProperties: false, title },
+  );
+
+export const OrderV1 = order(MoneyV1, 'OrderV1');
+export const OrderV2 = order(MoneyV2, 'OrderV2');
+
+/** A list item: `fields` may leave out anything but the id. */
+const orderListItem = (money: TSchema, title: string) =>
+  Type.Composite(
+    [Type.Pick(order(money, title), ['id']), Type.Partial(Type.Omit(order(money, title), ['id']))],
+    {
+      additionalProperties: false,
+      title,
+    },
+  );
+
+const orderItem = (money: TSchema, title: string) =>
+  Type.Object(
+    {
+      productId: ProductId,
+      name: Type.String({ maxLength: 200, description: 'The product name when ordered' }),
+      unitPrice: money,
+      quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      lineTotal: money,
+    },
+    { additionalProperties: false, title },
+  );
+
+export const OrderItemV1 = orderItem(MoneyV1, 'OrderItemV1');
+export const OrderItemV2 = orderItem(MoneyV2, 'OrderItemV2');
+
+export const CheckoutInput = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 500, description: 'A note kept with the order' })) },
+  { additionalProperties: false, title: 'CheckoutInput' },
+);
+
+export const OrderStatusChange = Type.Object(
+  {
+    status: OrderStatus,
+    version: Type.Optional(Version),
+  },
+  { additionalProperties: false, title: 'OrderStatusChange' },
+);
+
+export const orderSortKeys = ['createdAt', 'total'] as const;
+export const orderFields = [
+  'id',
+  'userId',
+  'status',
+  'total',
+  'itemCount',
+  'note',
+  'version',
+  'createdAt',
+  'updatedAt',
+] as const;
+
+const Instant = Type.String({
+  maxLength: 40,
+  anyOf: [{ format: 'date' }, { format: 'date-time' }],
+  description: 'A date (`2024-01-15`) or date-time (`2024-01-15T10:30:00Z`)',
+});
+const Total = (description: string) =>
+  Type.Optional(Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description }));
+
+export const OrderListQuery = ListQuery({
+  status: Type.Optional(OrderStatus),
+  createdAfter: Type.Optional(Instant),
+  createdBefore: Type.Optional(Instant),
+  minTotal: Total('Lowest total: a decimal in v1, integer minor units in v2'),
+  maxTotal: Total('Highest total: a decimal in v1, integer minor units in v2'),
+});
+
+/** An order's lines are a list too: both paginations, in the order they were added to the cart. */
+export const OrderItemsQuery = Type.Object(
+  { page: listQueryProperties.page, limit: listQueryProperties.limit, cursor: listQueryProperties.cursor },
+  { additionalProperties: false },
+);
+
+const userParams = Type.Object(
+  { id: Type.String({ maxLength: 64, description: 'A `usr_…` id, or `me`' }) },
+  { additionalProperties: false },
+);
+const orderParams = IdParams('ord');
+const versioned = { v1: OrderV1, v2: OrderV2 };
+const versionedList = {
+  v1: ListOf(orderListItem(MoneyV1, 'OrderListItemV1')),
+  v2: ListOf(orderListItem(MoneyV2, 'OrderListItemV2')),
+};
+
+export const ordersOperations = defineOperations({
+  checkout: {
+    operationId: 'checkout',
+    service: 'orders',
+    method: 'POST',
+    path: '/users/{id}/orders',
+    summary: "Place an order from the user's cart: prices captured, stock taken, cart emptied",
+    description:
+      'Send an `Idempotency-Key` header to make retries safe: the same key returns the first response ' +
+      'and creates nothing twice; the same key with a different body is a 409.',
+    tags: ['Orders'],
+    access: 'authenticated',
+    params: userParams,
+    headers: IdempotencyHeaders,
+    body: CheckoutInput,
+    responses: { 201: versioned },
+    errors: [400, 401, 403, 409, 415, 422],
+    idempotent: true,
+  },
+  listUserOrders: {
+    operationId: 'listUserOrders',
+    service: 'orders',
+    method: 'GET',
+    path: '/users/{id}/orders',
+    summary: "A user's orders (self or admin): filters, sort by createdAt or total, both paginations",
+    tags: ['Orders'],
+    access: 'authenticated',
+    params: userParams,
+    query: OrderListQuery,
+    responses: { 200: versionedList },
+    errors: [400, 401, 403],
+    list: true,
+  },
+  listOrders: {
+    operationId: 'listOrders',
+    service: 'orders',
+    method: 'GET',
+    path: '/orders',
+    summary: 'Orders: an admin sees all, a member their own',
+    tags: ['Orders'],
+    access: 'authenticated',
+    query: OrderListQuery,
+    responses: { 200: versionedList },
+    errors: [400, 401],
+    list: true,
+  },
+  getOrder: {
+    operationId: 'getOrder',
+    service: 'orders',
+    method: 'GET',
+    path: '/orders/{id}',
+    summary: 'One order (its owner or an admin; anyone else gets 404)',
+    tags: ['Orders'],
+    access: 'authenticated',
+    params: orderParams,
+    responses: { 200: versioned },
+    errors: [401, 404],
+  },
+  listOrderItems: {
+    operationId: 'listOrderItems',
+    service: 'orders',
+    method: 'GET',
+    path: '/orders/{id}/items',
+    summary: 'The lines of an order, with the unit prices captured at checkout',
+    tags: ['Orders'],
+    access: 'authenticated',
+    params: orderParams,
+    query: OrderItemsQuery,
+    responses: { 200: { v1: ListOf(OrderItemV1), v2: ListOf(OrderItemV2) } },
+    errors: [400, 401, 404],
+    list: true,
+  },
+  updateOrder: {
+    operationId: 'updateOrder',
+    service: 'orders',
+    method: 'PATCH',
+    path: '/orders/{id}',
+    summary: "Change an order's status, with optimistic locking (`version` in the body or `If-Match`)",
+    description:
+      'A member may cancel their own pending order; admins make every other allowed change. A stale ' +
+      'version is a 409; a change the lifecycle does not allow is a 422. Cancelling returns the stock.',
+    tags: ['Orders'],
+    access: 'authenticated',
+    params: orderParams,
+    headers: Type.Object({
+      'if-match': Type.Optional(
+        Type.String({ maxLength: 64, description: 'The order version, e.g. `"3"` (instead of `version`)' }),
+      ),
+    }),
+    body: OrderStatusChange,
+    responses: { 200: versioned },
+    errors: [400, 401, 403, 404, 409, 415, 422],
+  },
+});
