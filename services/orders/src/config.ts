@@ -1,16 +1,46 @@
-import { type CommonConfig, readCommonConfig, readInt, readString, readUrl } from '@armature/platform';
+import {
+  type CommonConfig,
+  ConfigError,
+  readCommonConfig,
+  readInt,
+  readString,
+  readUrl,
+  readUrlList,
+} from '@armature/platform';
 
 export interface OrdersConfig extends CommonConfig {
   host: string;
   port: number;
   databaseUrl?: string;
+  /** PostgreSQL connections per instance (scale-out mode). */
+  databasePoolSize: number;
+  /** The users service instances; the first one's JWKS verifies access tokens. */
+  usersServiceUrls: string[];
+  /** ISO 4217 currency every price is kept in. */
+  currency: string;
+  /** How long an `Idempotency-Key` is remembered. */
+  idempotencyKeyTtlHours: number;
 }
 
-export function readOrdersConfig(env: Record<string, string | undefined> = process.env): OrdersConfig {
+type Env = Record<string, string | undefined>;
+
+export function readOrdersConfig(env: Env = process.env): OrdersConfig {
   return {
     ...readCommonConfig(env),
     host: readString(env, 'ORDERS_HOST', '127.0.0.1'),
     port: readInt(env, 'ORDERS_PORT', 8082, { min: 0, max: 65535 }),
     databaseUrl: readUrl(env, 'ORDERS_DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: readInt(env, 'ORDERS_DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),
+    usersServiceUrls: readUrlList(env, 'USERS_SERVICE_URLS') ?? ['http://127.0.0.1:8081'],
+    currency: readCurrency(env, 'ORDERS_CURRENCY', 'USD'),
+    idempotencyKeyTtlHours: readInt(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1, max: 24 * 30 }),
   };
+}
+
+function readCurrency(env: Env, name: string, fallback: string): string {
+  const value = readString(env, name, fallback).toUpperCase();
+  if (!Intl.supportedValuesOf('currency').includes(value)) {
+    throw new ConfigError(name, `must be an ISO 4217 currency code, got "${value}"`);
+  }
+  return value;
 }

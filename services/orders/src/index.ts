@@ -1,2 +1,2 @@
-export { startOrdersService } from './app.ts';
+export { type OrdersDependencies, startOrdersService } from './app.ts';
 export { type OrdersConfig, readOrdersConfig } from './config.ts';

@@ -1,2 +1,76 @@
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
 /** Kysely types of the orders database, kept in step with `migrations/`. */
-export type OrdersDatabase = Record<string, never>;
+export interface OrdersDatabase {
+  products: ProductsTable;
+  carts: CartsTable;
+  cart_items: CartItemsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+/** A timestamp column: read as a Date, written as a Date or an SQL expression. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface ProductsTable {
+  id: string;
+  name: string;
+  description: Generated<string>;
+  price_amount: number;
+  currency: string;
+  stock: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface CartsTable {
+  user_id: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CartItemsTable {
+  user_id: string;
+  product_id: string;
+  quantity: number;
+  added_at: Timestamp;
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'shipped' | 'delivered' | 'cancelled';
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  status: Generated<OrderStatus>;
+  total_amount: number;
+  currency: string;
+  item_count: number;
+  note: string | null;
+  version: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OrderItemsTable {
+  order_id: string;
+  line: number;
+  product_id: string;
+  name: string;
+  unit_amount: number;
+  quantity: number;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  fingerprint: string;
+  status_code: number | null;
+  response: ColumnType<unknown, string | null, string | null>;
+  created_at: Timestamp;
+}
+
+export type ProductRow = Selectable<ProductsTable>;
+export type OrderRow = Selectable<OrdersTable>;
+export type OrderItemRow = Selectable<OrderItemsTable>;

@@ -1,0 +1,236 @@
+import { type ApiVersion, orderFields, orderSortKeys, ordersOperations } from '@armature/contracts';
+import {
+  ApiError,
+  type App,
+  isoTimestamp,
+  parseInstant,
+  principalOf,
+  requirePublicId,
+  toPublicId,
+} from '@armature/platform';
+import type { FastifyRequest } from 'fastify';
+import { checkout } from '../db/checkout.ts';
+import {
+  changeOrderStatus,
+  findOrder,
+  listOrderItems,
+  listOrders,
+  type OrderFilters,
+  type OrderSortKey,
+} from '../db/orders.ts';
+import type { OrderItemRow, OrderRow, OrderStatus } from '../db/schema.ts';
+import { CartEmptyError, MixedCurrenciesError, OutOfStockError } from '../domain/checkout.ts';
+import { amountFromVersion, moneyView } from '../domain/money.ts';
+import { judgeTransition, returnsStock } from '../domain/order-lifecycle.ts';
+import { routeUser } from './cart.ts';
+import { idempotencyClaim } from './idempotency-key.ts';
+import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
+import { type OrdersContext, registerOperation } from './routes.ts';
+
+/** An order row as the API shows it; also renders the JSON snapshot an idempotent replay stores. */
+export function orderView(row: OrderRow, version: ApiVersion) {
+  return {
+    id: toPublicId('order', row.id),
+    userId: toPublicId('user', row.user_id),
+    status: row.status,
+    total: moneyView(row.total_amount, row.currency, version),
+    itemCount: row.item_count,
+    note: row.note,
+    version: row.version,
+    createdAt: isoTimestamp(row.created_at),
+    updatedAt: isoTimestamp(row.updated_at),
+  };
+}
+
+function orderItemView(row: OrderItemRow, currency: string, version: ApiVersion) {
+  return {
+    productId: toPublicId('product', row.product_id),
+    name: row.name,
+    unitPrice: moneyView(row.unit_amount, currency, version),
+    quantity: row.quantity,
+    lineTotal: moneyView(row.unit_amount * row.quantity, currency, version),
+  };
+}
+
+const orderList: ListSpec<OrderSortKey, OrderRow> = {
+  name: 'orders',
+  sortKeys: orderSortKeys,
+  defaultSort: [{ key: 'createdAt', direction: 'desc' }],
+  fields: orderFields,
+  sortValue: (row, key) => (key === 'createdAt' ? row.created_at.toISOString() : row.total_amount),
+  idOf: (row) => row.id,
+};
+
+const itemList: ListSpec<never, OrderItemRow> = {
+  name: 'order-items',
+  sortKeys: [],
+  defaultSort: [],
+  sortValue: () => undefined,
+  idOf: (row) => row.line,
+};
+
+type OrderListQuery = ListQueryInput & {
+  status?: OrderStatus;
+  createdAfter?: string;
+  createdBefore?: string;
+  minTotal?: number;
+  maxTotal?: number;
+};
+
+function invalid(field: string, message: string): ApiError {
+  return new ApiError('VALIDATION_ERROR', { details: [{ field, message }] });
+}
+
+function orderFilters(
+  query: OrderListQuery,
+  currency: string,
+  version: ApiVersion,
+): Omit<OrderFilters, 'userId'> {
+  const total = (field: 'minTotal' | 'maxTotal') => {
+    const value = query[field];
+    if (value === undefined) return undefined;
+    const amount = amountFromVersion(value, currency, version);
+    if (amount === undefined) {
+      throw invalid(
+        field,
+        version === 1 ? `has more decimals than ${currency} allows` : 'must be an integer',
+      );
+    }
+    return amount;
+  };
+  return {
+    status: query.status,
+    createdAfter: parseInstant('createdAfter', query.createdAfter),
+    createdBefore: parseInstant('createdBefore', query.createdBefore),
+    minTotal: total('minTotal'),
+    maxTotal: total('maxTotal'),
+  };
+}
+
+/** The order named by `{id}` if the caller may see it: its owner or an admin. Anyone else: 404. */
+async function visibleOrder(context: OrdersContext, request: FastifyRequest): Promise<OrderRow> {
+  const { id } = request.params as { id: string };
+  const order = await findOrder(context.db, requirePublicId('order', id));
+  const principal = principalOf(request);
+  if (!order || (!principal.isAdmin && toPublicId('user', order.user_id) !== principal.userId)) {
+    throw new ApiError('NOT_FOUND');
+  }
+  return order;
+}
+
+/** `If-Match: "3"` (or `W/"3"`, or `3`) → 3. */
+function versionFromIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d{1,10})"?$/.exec(header.trim());
+  if (!match) throw invalid('If-Match', 'must be the order version, e.g. "3"');
+  return Number(match[1]);
+}
+
+export function registerOrderRoutes(app: App, context: OrdersContext): void {
+  const { db, currency, cursors } = context;
+  const ops = ordersOperations;
+
+  registerOperation(
+    app,
+    ops.checkout,
+    async (request, reply, version) => {
+      const userId = routeUser(request);
+      const note = (request.body as { note?: string }).note ?? null;
+      const idempotency = idempotencyClaim(request, 'checkout', [userId, note]);
+      let outcome: Awaited<ReturnType<typeof checkout>>;
+      try {
+        outcome = await checkout(db, { userId, note, idempotency });
+      } catch (error) {
+        throw checkoutRefusal(error);
+      }
+      if (outcome.kind === 'mismatch') throw new ApiError('IDEMPOTENCY_CONFLICT');
+      const view = orderView(outcome.value, version);
+      return reply.code(201).header('location', `/v${version}/orders/${view.id}`).send(view);
+    },
+    {
+      // The body is optional: a bare POST checks the cart out.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {};
+      },
+    },
+  );
+
+  const list = async (request: FastifyRequest, version: ApiVersion, userId: string | undefined) => {
+    const query = request.query as OrderListQuery;
+    const listRequest = readListQuery(query, orderList, cursors);
+    const filters = { ...orderFilters(query, currency, version), userId };
+    const page = await listOrders(db, filters, listRequest.page);
+    return listBody(page, listRequest, orderList, cursors, (row) => orderView(row, version));
+  };
+
+  registerOperation(app, ops.listUserOrders, (request, _reply, version) =>
+    list(request, version, routeUser(request)),
+  );
+
+  registerOperation(app, ops.listOrders, (request, _reply, version) => {
+    const principal = principalOf(request);
+    return list(request, version, principal.isAdmin ? undefined : requirePublicId('user', principal.userId));
+  });
+
+  registerOperation(app, ops.getOrder, async (request, _reply, version) =>
+    orderView(await visibleOrder(context, request), version),
+  );
+
+  registerOperation(app, ops.listOrderItems, async (request, _reply, version) => {
+    const order = await visibleOrder(context, request);
+    const listRequest = readListQuery(request.query as ListQueryInput, itemList, cursors);
+    const page = await listOrderItems(db, order.id, listRequest.page);
+    return listBody(page, listRequest, itemList, cursors, (row) =>
+      orderItemView(row, order.currency, version),
+    );
+  });
+
+  registerOperation(app, ops.updateOrder, async (request, _reply, version) => {
+    const body = request.body as { status: OrderStatus; version?: number };
+    const fromHeader = versionFromIfMatch(request.headers['if-match']);
+    if (body.version !== undefined && fromHeader !== undefined && body.version !== fromHeader) {
+      throw invalid('version', 'differs from If-Match');
+    }
+    const expected = body.version ?? fromHeader;
+    if (expected === undefined) throw invalid('version', 'is required (in the body or as If-Match)');
+    const order = await visibleOrder(context, request);
+    if (order.version !== expected) throw new ApiError('VERSION_CONFLICT');
+    const verdict = judgeTransition(order.status, body.status, principalOf(request));
+    if (verdict === 'invalid') {
+      throw new ApiError('INVALID_TRANSITION', {
+        message: `An order cannot go from ${order.status} to ${body.status}`,
+      });
+    }
+    if (verdict === 'forbidden') {
+      throw new ApiError('FORBIDDEN', { message: 'Members may only cancel their own pending orders' });
+    }
+    const updated = await changeOrderStatus(db, {
+      id: order.id,
+      version: expected,
+      status: body.status,
+      restock: returnsStock(body.status),
+    });
+    if (!updated) throw new ApiError('VERSION_CONFLICT');
+    return orderView(updated, version);
+  });
+}
+
+/** Checkout's refusals as API errors; anything else passes through. */
+function checkoutRefusal(error: unknown): unknown {
+  if (error instanceof CartEmptyError) return new ApiError('CART_EMPTY');
+  if (error instanceof OutOfStockError) {
+    return new ApiError('INSUFFICIENT_STOCK', {
+      details: error.shortages.map((shortage) => ({
+        field: toPublicId('product', shortage.productId),
+        message:
+          shortage.available === 0
+            ? `requested ${shortage.requested}, none available`
+            : `requested ${shortage.requested}, only ${shortage.available} available`,
+      })),
+    });
+  }
+  if (error instanceof MixedCurrenciesError) {
+    return new ApiError('UNPROCESSABLE', { message: error.message });
+  }
+  return error;
+}

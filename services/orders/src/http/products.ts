@@ -1,0 +1,158 @@
+import { type ApiVersion, productFields, productSortKeys, productsOperations } from '@armature/contracts';
+import { ApiError, type App, isoTimestamp, requirePublicId, toPublicId } from '@armature/platform';
+import mergePatch from 'json-merge-patch';
+import { idempotent } from '../db/idempotency.ts';
+import {
+  changeProduct,
+  findProduct,
+  insertProduct,
+  listProducts,
+  type ProductSortKey,
+  type ProductValues,
+  replaceProduct,
+  softDeleteProduct,
+} from '../db/products.ts';
+import type { ProductRow } from '../db/schema.ts';
+import { amountFromVersion, minorUnits, moneyView } from '../domain/money.ts';
+import { idempotencyClaim } from './idempotency-key.ts';
+import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
+import { type OrdersContext, registerOperation } from './routes.ts';
+
+type Price = number | { amount: number; currency: string };
+interface ProductInput {
+  name: string;
+  description?: string | null;
+  price: Price;
+  stock: number;
+}
+
+export function productView(row: ProductRow, version: ApiVersion) {
+  return {
+    id: toPublicId('product', row.id),
+    name: row.name,
+    description: row.description,
+    price: moneyView(row.price_amount, row.currency, version),
+    stock: row.stock,
+    createdAt: isoTimestamp(row.created_at),
+    updatedAt: isoTimestamp(row.updated_at),
+  };
+}
+
+const productList: ListSpec<ProductSortKey, ProductRow> = {
+  name: 'products',
+  sortKeys: productSortKeys,
+  defaultSort: [{ key: 'name', direction: 'asc' }],
+  fields: productFields,
+  sortValue: (row, key) =>
+    key === 'name' ? row.name : key === 'price' ? row.price_amount : row.created_at.toISOString(),
+  idOf: (row) => row.id,
+};
+
+function invalid(field: string, message: string): ApiError {
+  return new ApiError('VALIDATION_ERROR', { details: [{ field, message }] });
+}
+
+/** The stored values of a product body: v1 prices are decimals of the store's currency, v2 objects. */
+function productValues(input: ProductInput, currency: string): ProductValues {
+  let priceAmount: number | undefined;
+  if (typeof input.price === 'number') {
+    priceAmount = minorUnits(input.price, currency);
+    if (priceAmount === undefined) throw invalid('price', `has more decimals than ${currency} allows`);
+  } else {
+    if (input.price.currency !== currency) {
+      throw new ApiError('UNPROCESSABLE', {
+        message: `Prices are kept in ${currency}`,
+        details: [{ field: 'price.currency', message: `must be ${currency}` }],
+      });
+    }
+    priceAmount = input.price.amount;
+  }
+  return {
+    name: input.name,
+    description: input.description ?? '',
+    priceAmount,
+    currency,
+    stock: input.stock,
+  };
+}
+
+/** A product as its body is written in a version: what a merge patch applies to. */
+function productInput(row: ProductRow, version: ApiVersion): ProductInput {
+  return {
+    name: row.name,
+    description: row.description,
+    price: moneyView(row.price_amount, row.currency, version),
+    stock: row.stock,
+  };
+}
+
+export function registerProductRoutes(app: App, context: OrdersContext): void {
+  const { db, currency, cursors } = context;
+  const ops = productsOperations;
+
+  registerOperation(app, ops.listProducts, async (request, _reply, version) => {
+    const query = request.query as ListQueryInput & {
+      minPrice?: number;
+      maxPrice?: number;
+      inStock?: boolean;
+    };
+    const list = readListQuery(query, productList, cursors);
+    const price = (field: 'minPrice' | 'maxPrice') => {
+      const value = query[field];
+      if (value === undefined) return undefined;
+      const amount = amountFromVersion(value, currency, version);
+      if (amount === undefined) {
+        throw invalid(
+          field,
+          version === 1 ? `has more decimals than ${currency} allows` : 'must be an integer',
+        );
+      }
+      return amount;
+    };
+    const filters = { minPrice: price('minPrice'), maxPrice: price('maxPrice'), inStock: query.inStock };
+    const page = await listProducts(db, filters, list.page);
+    return listBody(page, list, productList, cursors, (row) => productView(row, version));
+  });
+
+  registerOperation(app, ops.getProduct, async (request, _reply, version) => {
+    const { id } = request.params as { id: string };
+    const row = await findProduct(db, requirePublicId('product', id));
+    if (!row) throw new ApiError('NOT_FOUND');
+    return productView(row, version);
+  });
+
+  registerOperation(app, ops.createProduct, async (request, reply, version) => {
+    const values = productValues(request.body as ProductInput, currency);
+    const claim = idempotencyClaim(request, 'createProduct', [values]);
+    const outcome = await idempotent(db, claim, (trx) => insertProduct(trx, values));
+    if (outcome.kind === 'mismatch') throw new ApiError('IDEMPOTENCY_CONFLICT');
+    const view = productView(outcome.value, version);
+    return reply.code(201).header('location', `/v${version}/products/${view.id}`).send(view);
+  });
+
+  registerOperation(app, ops.replaceProduct, async (request, _reply, version) => {
+    const { id } = request.params as { id: string };
+    const uuid = requirePublicId('product', id);
+    const row = await replaceProduct(db, uuid, productValues(request.body as ProductInput, currency));
+    if (!row) throw new ApiError('NOT_FOUND');
+    return productView(row, version);
+  });
+
+  registerOperation(app, ops.updateProduct, async (request, _reply, version) => {
+    const { id } = request.params as { id: string };
+    const uuid = requirePublicId('product', id);
+    const patch = request.body as Partial<ProductInput>;
+    const row = await changeProduct(db, uuid, (current) => {
+      const merged = mergePatch.apply(productInput(current, version), patch) as ProductInput;
+      return productValues(merged, currency);
+    });
+    if (!row) throw new ApiError('NOT_FOUND');
+    return productView(row, version);
+  });
+
+  registerOperation(app, ops.deleteProduct, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!(await softDeleteProduct(db, requirePublicId('product', id)))) throw new ApiError('NOT_FOUND');
+    return reply.code(204).send();
+  });
+}
