@@ -2,12 +2,17 @@
 import { readCommonConfig, runMain } from '@armature/platform';
 import { startEmbedded } from './embedded.ts';
 import { migrateAll } from './migrate.ts';
+import { createAdmin, rotateKeys } from './users-commands.ts';
 
 const usage = `Usage: armature <command>
 
 Commands:
   start      run the gateway, users and orders services in one process (embedded mode)
   migrate    apply pending database migrations for every service, then exit
+  create-admin --email <email> (--password <password> | --password-stdin)
+             make sure this admin exists in the users database (idempotent)
+  rotate-keys
+             add a new access-token signing key; the previous one verifies until its tokens expire
 `;
 
 const [command] = process.argv.slice(2);
@@ -27,6 +32,16 @@ switch (command) {
   case 'migrate':
     try {
       for (const line of await migrateAll()) process.stdout.write(`${line}\n`);
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    }
+    break;
+  case 'create-admin':
+  case 'rotate-keys':
+    try {
+      const line = command === 'create-admin' ? await createAdmin(process.argv.slice(3)) : await rotateKeys();
+      process.stdout.write(`${line}\n`);
     } catch (error) {
       process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);

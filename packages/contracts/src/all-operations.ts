@@ -1,8 +1,10 @@
+import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
 import { healthOperations } from './health.ts';
 import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
 import { productsOperations } from './products.ts';
+import { usersOperations } from './users.ts';
 
 /**
  * The `*Operations` object of every area, one line each. The OpenAPI document
@@ -11,6 +13,8 @@ import { productsOperations } from './products.ts';
  */
 const areas: Record<string, Operation>[] = [
   healthOperations,
+  authOperations,
+  usersOperations,
   productsOperations,
   cartsOperations,
   ordersOperations,

@@ -1,4 +1,5 @@
 export * from './all-operations.ts';
+export * from './auth.ts';
 export * from './carts.ts';
 export * from './common.ts';
 export * from './health.ts';
@@ -6,3 +7,4 @@ export * from './money.ts';
 export * from './operation.ts';
 export * from './orders.ts';
 export * from './products.ts';
+export * from './users.ts';

@@ -72,19 +72,23 @@ export function routePath(operation: Operation, version: ApiVersion): string {
   return operation.unversioned ? path : `/v${version}${path}`;
 }
 
-/** The Fastify route schema for one operation and version: validation in, serialization out. */
+/**
+ * The Fastify route schema for one operation and version: validation in, serialization out. Parts the
+ * operation lacks are left out rather than set to undefined (Fastify warns about those), and a
+ * bodiless success (204) has no response schema (Fastify cannot compile `null`).
+ */
 export function routeSchema(operation: Operation, version: ApiVersion) {
-  const response: Record<number, TSchema | null> = {};
+  const response: Record<number, TSchema> = {};
   for (const [status, schema] of Object.entries(operation.responses)) {
-    response[Number(status)] = schema === null || schema === undefined ? null : schemaFor(schema, version);
+    if (schema !== null && schema !== undefined) response[Number(status)] = schemaFor(schema, version);
   }
   for (const status of operation.errors) response[status] = operation.errorBodies?.[status] ?? ErrorEnvelope;
   return {
     operationId: operation.operationId,
-    params: operation.params,
-    querystring: operation.query,
-    body: operation.body === undefined ? undefined : schemaFor(operation.body, version),
-    headers: operation.headers,
+    ...(operation.params ? { params: operation.params } : {}),
+    ...(operation.query ? { querystring: operation.query } : {}),
+    ...(operation.body === undefined ? {} : { body: schemaFor(operation.body, version) }),
+    ...(operation.headers ? { headers: operation.headers } : {}),
     response,
   };
 }

@@ -1,2 +1,71 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
+
 /** Kysely types of the users database, kept in step with `migrations/`. */
-export type UsersDatabase = Record<string, never>;
+
+/** A timestamptz column: read as a Date, written as a Date or an ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type Role = 'member' | 'admin';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  email_verified_at: Timestamp | null;
+  password_hash: string;
+  name: string;
+  role: ColumnType<Role, Role | undefined, Role>;
+  version: Generated<number>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+/** The `active_users` view: users whose `deleted_at` is null. */
+export interface ActiveUsersView {
+  id: string;
+  email: string;
+  email_verified_at: Date | null;
+  password_hash: string;
+  name: string;
+  role: Role;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type RevokedReason = 'logout' | 'reuse' | 'user_deleted';
+
+export interface SessionsTable {
+  jti: string;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  created_at: DefaultedTimestamp;
+  rotated_at: Timestamp | null;
+  replaced_by: string | null;
+  revoked_at: Timestamp | null;
+  revoked_reason: RevokedReason | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: ColumnType<'EdDSA', 'EdDSA' | undefined, 'EdDSA'>;
+  public_jwk: JSONColumnType<Record<string, string>>;
+  private_key: string;
+  created_at: DefaultedTimestamp;
+  retired_at: Timestamp | null;
+}
+
+export interface UsersDatabase {
+  users: UsersTable;
+  active_users: ActiveUsersView;
+  sessions: SessionsTable;
+  signing_keys: SigningKeysTable;
+}
+
+export type UserRecord = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type SessionRecord = Selectable<SessionsTable>;
+export type SigningKeyRecord = Selectable<SigningKeysTable>;
