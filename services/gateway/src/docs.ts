@@ -9,8 +9,8 @@ const documentUrl = new URL(import.meta.resolve('@armature/contracts/openapi.jso
  * The contract and its reference page, both public:
  * - `GET /openapi.json`: the OpenAPI 3.1 document, byte for byte the committed file;
  * - `GET /docs`: Scalar's API reference. Its script is bundled in the package and served from here
- *   (`/docs/js/scalar.js`); default fonts and telemetry are off, so the page requests nothing from
- *   any other origin.
+ *   (`/docs/js/scalar.js`); hosted fonts, telemetry and the AI agent are off, so the page requests
+ *   nothing from any other origin.
  */
 export async function docs(app: FastifyInstance): Promise<void> {
   const document = await readFile(documentUrl, 'utf8');
@@ -34,7 +34,9 @@ export async function docs(app: FastifyInstance): Promise<void> {
         telemetry: false,
         defaultOpenAllTags: true,
         showOperationId: true,
-        hideClientButton: false,
+        showDeveloperTools: 'never',
+        // Features that call Scalar's hosted services stay off: the page talks to this gateway only.
+        agent: { disabled: true },
         mcp: { disabled: true },
       },
     });

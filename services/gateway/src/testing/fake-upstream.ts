@@ -16,6 +16,8 @@ export interface FakeUpstreamOptions {
   keys?: JWK[];
   /** Requests whose path starts with this never get an answer. */
   hangPrefix?: string;
+  /** Requests whose path starts with this have their connection cut, as by a crash mid-request. */
+  resetPrefix?: string;
   port?: number;
 }
 
@@ -66,14 +68,21 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     };
     state.received.push(entry);
     if (options.hangPrefix && request.url.startsWith(options.hangPrefix)) return; // never answers
+    if (options.resetPrefix && request.url.startsWith(options.resetPrefix)) {
+      request.raw.socket.destroy();
+      return;
+    }
     if (request.url.includes('/garbage')) {
       reply.hijack();
       request.raw.socket.end('this is not HTTP at all\r\n\r\n');
       return;
     }
-    if (request.url.includes('/status/')) {
-      const status = Number(request.url.split('/status/')[1]?.split(/[/?]/)[0]);
-      return reply.code(status).header('x-instance', name).send({ instance: name, status });
+    const status = /[?&]status=(\d{3})/.exec(request.url);
+    if (status) {
+      return reply
+        .code(Number(status[1]))
+        .header('x-instance', name)
+        .send({ instance: name, status: Number(status[1]) });
     }
     return reply
       .header('x-instance', name)

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { StartedService } from '@armature/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from './testing/fake-upstream.ts';
+import { call, deadUrl, startTestGateway } from './testing/gateway.ts';
+import { createSigningKey, type SigningKey, signToken } from './testing/tokens.ts';
+
+// With TEST_REDIS_URL the buckets live in that Redis (as in scale-out), else in the gateway's process.
+const redisUrl = process.env.TEST_REDIS_URL;
+const store = redisUrl ? 'Redis' : 'in-process';
+
+let key: SigningKey;
+let users: FakeUpstream;
+let orders: FakeUpstream;
+let gateway: StartedService;
+
+beforeAll(async () => {
+  key = await createSigningKey();
+  users = await startFakeUpstream({ name: 'users', keys: [key.jwk] });
+  orders = await startFakeUpstream({ name: 'orders' });
+  gateway = await startTestGateway(
+    { users: [users.url], orders: [orders.url] },
+    {
+      RATE_LIMIT_MAX_REQUESTS: '5',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      LOGIN_RATE_LIMIT_MAX_REQUESTS: '2',
+      LOGIN_RATE_LIMIT_WINDOW_MS: '60000',
+      ...(redisUrl ? { REDIS_URL: redisUrl, RATE_LIMIT_KEY_PREFIX: `test:${randomUUID()}:` } : {}),
+    },
+  );
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([users?.close(), orders?.close()]);
+});
+
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+describe(`rate limits (${store} buckets)`, () => {
+  it('count down on every response, then answer 429 RATE_LIMITED with Retry-After, calling no service', async () => {
+    const token = await signToken(key);
+    const remaining: Array<string | null> = [];
+    const started = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 5; i++) {
+      const { status, headers } = await call(gateway.url, '/v1/users/me', bearer(token));
+      expect(status).toBe(200);
+      expect(headers.get('x-ratelimit-limit')).toBe('5');
+      remaining.push(headers.get('x-ratelimit-remaining'));
+      const reset = Number(headers.get('x-ratelimit-reset'));
+      expect(reset).toBeGreaterThanOrEqual(started);
+      expect(reset).toBeLessThanOrEqual(started + 61);
+    }
+    expect(remaining).toEqual(['4', '3', '2', '1', '0']);
+    const before = users.received.length;
+    const refused = await call(gateway.url, '/v1/users/me', bearer(token));
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+    // One token per 12 s.
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(12);
+    expect(users.received.length).toBe(before);
+  });
+
+  it('give every user their own budget, apart from anonymous calls from the same address', async () => {
+    const [first, second] = [await signToken(key), await signToken(key)];
+    for (let i = 0; i < 5; i++) await call(gateway.url, '/v1/users/me', bearer(first));
+    expect((await call(gateway.url, '/v1/users/me', bearer(first))).status).toBe(429);
+    const other = await call(gateway.url, '/v1/users/me', bearer(second));
+    expect(other.status).toBe(200);
+    expect(other.headers.get('x-ratelimit-remaining')).toBe('4');
+  });
+
+  it('count anonymous callers by IP, invalid tokens included', async () => {
+    // This suite's anonymous budget for 127.0.0.1 is spent here and by nothing else.
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push((await call(gateway.url, '/v1/products')).status);
+    results.push((await call(gateway.url, '/v1/orders', bearer('forged.token.value'))).status);
+    results.push((await call(gateway.url, '/v1/products')).status);
+    expect(results).toEqual([200, 200, 200, 200, 401, 429]);
+  });
+
+  it('do not count health probes', async () => {
+    for (let i = 0; i < 8; i++) {
+      const { status, headers } = await call(gateway.url, '/health/live');
+      expect(status).toBe(200);
+      expect(headers.get('x-ratelimit-limit')).toBeNull();
+    }
+  });
+});
+
+describe(`the login bucket (${store} buckets)`, () => {
+  let login: StartedService;
+  beforeAll(async () => {
+    login = await startTestGateway(
+      { users: [users.url], orders: [orders.url] },
+      {
+        RATE_LIMIT_MAX_REQUESTS: '100',
+        LOGIN_RATE_LIMIT_MAX_REQUESTS: '2',
+        ...(redisUrl ? { REDIS_URL: redisUrl, RATE_LIMIT_KEY_PREFIX: `test:${randomUUID()}:` } : {}),
+      },
+    );
+  });
+  afterAll(() => login?.close());
+
+  const attempt = (email: string) =>
+    call(login.url, '/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'wrong' }),
+    });
+
+  it('allows a few attempts per address and email, then 429 with the login limit in the headers', async () => {
+    const first = await attempt('Victim@Example.com');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
+    expect((await attempt('victim@example.com ')).status).toBe(200);
+    const refused = await attempt('victim@example.com');
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Another account from the same address is its own bucket; other routes keep the general budget.
+    expect((await attempt('someone-else@example.com')).status).toBe(200);
+    const other = await call(login.url, '/v1/products');
+    expect(other.status).toBe(200);
+    expect(other.headers.get('x-ratelimit-limit')).toBe('100');
+  });
+});
+
+describe('with Redis unreachable', () => {
+  let open: StartedService;
+  beforeAll(async () => {
+    open = await startTestGateway(
+      { users: [users.url], orders: [orders.url] },
+      {
+        REDIS_URL: (await deadUrl()).replace('http:', 'redis:'),
+        RATE_LIMIT_MAX_REQUESTS: '2',
+        LOGIN_RATE_LIMIT_MAX_REQUESTS: '1',
+      },
+    );
+  });
+  afterAll(() => open?.close());
+
+  it('lets general traffic through unlimited and counts each such request', async () => {
+    for (let i = 0; i < 6; i++) {
+      const { status, headers } = await call(open.url, '/v1/products');
+      expect(status).toBe(200);
+      expect(headers.get('x-ratelimit-limit')).toBe('2');
+    }
+    const metric = await open.app.gatewayMetrics.rateLimitStoreErrors.get();
+    const allowed = metric.values.find((value) => value.labels.bucket === 'general');
+    expect(allowed?.value).toBeGreaterThanOrEqual(6);
+  });
+
+  it('still limits login attempts, in the gateway process', async () => {
+    const attempt = () =>
+      call(open.url, '/v1/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'victim@example.com', password: 'guess' }),
+      });
+    expect((await attempt()).status).toBe(200);
+    expect((await attempt()).status).toBe(429);
+  });
+
+  it('reports Redis down in /health without failing it', async () => {
+    const { status, body } = await call(open.url, '/health');
+    expect(status).toBe(200);
+    expect(body.status).toBe('degraded');
+    expect(body.checks.redis.status).toBe('down');
+  });
+});
