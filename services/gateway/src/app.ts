@@ -30,8 +30,9 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     logLevel: config.logLevel,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
+    metricsToken: config.metricsToken,
   });
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(app.metrics);
   app.decorate('gatewayMetrics', metrics);
 
   const upstreams = createUpstreams(config.upstreams, config.upstream, app.log, metrics);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 interface InstanceState {
   service: string;
@@ -7,43 +7,45 @@ interface InstanceState {
 }
 
 /**
- * The gateway's own counters, in a registry per gateway (several may share a process in tests).
- * Nothing exposes it yet; a `/metrics` route can serve `registry.metrics()`.
+ * The gateway's own counters, registered in its server's registry (served at `/metrics`); one set
+ * per gateway, so several gateways in one process keep their figures apart.
  */
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
 
-  /** Requests let through without a limit because Redis did not answer. */
-  readonly rateLimitStoreErrors = new Counter({
-    name: 'gateway_rate_limit_store_errors_total',
-    help: 'Rate-limit lookups that failed because the shared store (Redis) did not answer',
-    labelNames: ['bucket', 'outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly upstreamFailures = new Counter({
-    name: 'gateway_upstream_failures_total',
-    help: 'Calls to an upstream instance that failed at the transport level',
-    labelNames: ['service', 'instance', 'kind'] as const,
-    registers: [this.registry],
-  });
-
-  readonly upstreamRetries = new Counter({
-    name: 'gateway_upstream_retries_total',
-    help: 'Requests retried on another instance after a connection error',
-    labelNames: ['service'] as const,
-    registers: [this.registry],
-  });
+  /** Requests let through without a limit (or limited in-process) because Redis did not answer. */
+  readonly rateLimitStoreErrors: Counter<'bucket' | 'outcome'>;
+  readonly upstreamFailures: Counter<'service' | 'instance' | 'kind'>;
+  readonly upstreamRetries: Counter<'service'>;
 
   #instances: () => InstanceState[] = () => [];
 
-  constructor() {
+  constructor(registry: Registry) {
+    this.registry = registry;
+    this.rateLimitStoreErrors = new Counter({
+      name: 'gateway_rate_limit_store_errors_total',
+      help: 'Rate-limit lookups that failed because the shared store (Redis) did not answer',
+      labelNames: ['bucket', 'outcome'] as const,
+      registers: [registry],
+    });
+    this.upstreamFailures = new Counter({
+      name: 'gateway_upstream_failures_total',
+      help: 'Calls to an upstream instance that failed at the transport level',
+      labelNames: ['service', 'instance', 'kind'] as const,
+      registers: [registry],
+    });
+    this.upstreamRetries = new Counter({
+      name: 'gateway_upstream_retries_total',
+      help: 'Requests retried on another instance after a connection error',
+      labelNames: ['service'] as const,
+      registers: [registry],
+    });
     const read = () => this.#instances();
     new Gauge({
       name: 'gateway_upstream_instance_up',
       help: '1 when an upstream instance takes traffic (healthy and its circuit closed), else 0',
       labelNames: ['service', 'instance'] as const,
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.reset();
         for (const state of read())
