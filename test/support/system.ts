@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type EmbeddedSystem, startEmbedded } from '../../packages/cli/src/embedded.ts';
 import { freshStore, natsUrl, redisUrl } from './databases.ts';
 
@@ -23,6 +24,11 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     ...(orders.url ? { ORDERS_DATABASE_URL: orders.url } : {}),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...(natsUrl ? { NATS_URL: natsUrl } : {}),
+    // Suites share one client address and, in scale-out runs, one Redis: give each system its own
+    // rate-limit budget, large enough that only suites about rate limits (passing their own) meet it.
+    RATE_LIMIT_KEY_PREFIX: `armature:test:${randomUUID()}:`,
+    RATE_LIMIT_MAX_REQUESTS: '100000',
+    LOGIN_RATE_LIMIT_MAX_REQUESTS: '100000',
     ...env,
   });
   return {
