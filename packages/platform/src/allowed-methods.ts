@@ -10,11 +10,13 @@ export function trackAllowedMethods(app: FastifyInstance): (path: string) => str
   const seen = new Set<string>();
   app.addHook('onRoute', (route) => {
     const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethods[];
+    // The shadow router ignores trailing slashes, so `/docs` and `/docs/` are one route to it.
+    const url = route.url.length > 1 ? route.url.replace(/\/+$/, '') : route.url;
     for (const method of methods) {
-      const key = `${method} ${route.url}`;
+      const key = `${method} ${url}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      router.on(method as never, route.url, () => {});
+      router.on(method as never, url, () => {});
     }
   });
   const candidates = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
