@@ -40,6 +40,7 @@ export const TokenPair = Type.Object(
     refreshToken: RefreshToken,
     expiresIn: Type.Integer({
       minimum: 1,
+      maximum: 86_400,
       description: 'Seconds until the access token expires',
       examples: [900],
     }),
@@ -53,7 +54,7 @@ export const Jwk = Type.Object(
   {
     kty: Type.Literal('OKP'),
     crv: Type.Literal('Ed25519'),
-    x: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+    x: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', maxLength: 43 }),
     kid: Type.String({ maxLength: 64 }),
     alg: Type.Literal('EdDSA'),
     use: Type.Literal('sig'),

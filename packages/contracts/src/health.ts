@@ -17,12 +17,12 @@ export const HealthReport = Type.Object(
     timestamp: Type.String({ format: 'date-time', maxLength: 40 }),
     checks: Type.Record(Type.String(), Check),
   },
-  { additionalProperties: false },
+  { $id: 'HealthReport', title: 'HealthReport', additionalProperties: false },
 );
 
 export const Probe = Type.Object(
   { status: Type.Union([Type.Literal('up'), Type.Literal('down')]) },
-  { additionalProperties: false },
+  { $id: 'Probe', title: 'Probe', additionalProperties: false },
 );
 
 export const healthOperations = defineOperations({
