@@ -1,0 +1,18 @@
+import { bypass, type CacheEntry, type CacheMiss, type CacheStore } from './store.ts';
+
+/** Caching switched off (`CACHE_ENABLED=false`): every lookup goes to the loader, nothing is kept. */
+export class DisabledCacheStore implements CacheStore {
+  readonly kind = 'disabled';
+
+  async read(): Promise<CacheEntry | CacheMiss> {
+    return bypass;
+  }
+
+  async write(): Promise<void> {}
+
+  async invalidate(): Promise<void> {}
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

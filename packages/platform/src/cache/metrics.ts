@@ -1,0 +1,44 @@
+import { Counter, Registry } from 'prom-client';
+
+type CounterName = 'hits' | 'misses' | 'coalesced' | 'bypassed' | 'errors' | 'invalidations';
+
+const help: Record<CounterName, string> = {
+  hits: 'Lookups answered from the cache',
+  misses: 'Lookups that found nothing and called the loader (or would have)',
+  coalesced: 'Lookups that joined a lookup of the same key already in flight',
+  bypassed: 'Lookups that went straight to the loader because the cache store was unavailable',
+  errors: 'Cache store operations that failed (the request went on without the cache)',
+  invalidations: 'Invalidations requested (each covering one or more keys or tags)',
+};
+
+/**
+ * Hit and miss counters of one cache. The request path only increments plain numbers (a labelled
+ * prom-client `inc` hashes its labels on every call); the registry reads them when scraped.
+ */
+export class CacheMetrics {
+  hits = 0;
+  misses = 0;
+  coalesced = 0;
+  bypassed = 0;
+  errors = 0;
+  invalidations = 0;
+
+  /** The counters, as `cache_<name>_total{cache="…"}`; merge it into the service's registry to expose them. */
+  readonly registry = new Registry();
+
+  constructor(cache: string) {
+    const read = (name: CounterName) => this[name];
+    for (const name of Object.keys(help) as CounterName[]) {
+      new Counter({
+        name: `cache_${name}_total`,
+        help: help[name],
+        labelNames: ['cache'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc({ cache }, read(name));
+        },
+      });
+    }
+  }
+}
