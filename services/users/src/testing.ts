@@ -55,12 +55,12 @@ export async function startTestUsers(label: string, env: Record<string, string> 
   return startOn(store, env, true);
 }
 
-/** A second instance on the same database (several instances of the service). */
-export async function startAnotherInstance(
-  first: TestUsers,
-  env: Record<string, string> = {},
-): Promise<TestUsers> {
-  return startOn(first.store, env, false);
+/**
+ * An instance on an existing store, which it does not drop on close: a second instance beside a
+ * running one (PostgreSQL only), or a restart on the same data.
+ */
+export async function startOnStore(store: TestStore, env: Record<string, string> = {}): Promise<TestUsers> {
+  return startOn(store, env, false);
 }
 
 async function startOn(store: TestStore, env: Record<string, string>, owns: boolean): Promise<TestUsers> {
