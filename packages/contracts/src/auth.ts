@@ -34,6 +34,7 @@ export const TokenPair = Type.Object(
   {
     accessToken: Type.String({
       maxLength: 4096,
+      pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
       description:
         'A JWT (EdDSA) with `sub`, `email`, `roles`, `iat`, `exp`, `iss`, `aud`; send it as `Authorization: Bearer …`',
     }),
@@ -55,7 +56,7 @@ export const Jwk = Type.Object(
     kty: Type.Literal('OKP'),
     crv: Type.Literal('Ed25519'),
     x: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', maxLength: 43 }),
-    kid: Type.String({ maxLength: 64 }),
+    kid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', maxLength: 64 }),
     alg: Type.Literal('EdDSA'),
     use: Type.Literal('sig'),
   },

@@ -19,7 +19,13 @@ export const Email = Type.String({
 /** NIST SP 800-63B: at least 8 characters, at least 64 allowed; 128 caps the hashing work per request. */
 export const Password = Type.String({ minLength: 8, maxLength: 128, writeOnly: true });
 
-export const UserName = Type.String({ minLength: 1, maxLength: 100, examples: ['John Doe'] });
+/** Free text with at least one visible character and no control characters. */
+export const UserName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
+  examples: ['John Doe'],
+});
 
 /** The optimistic-locking counter: send it back (body or `If-Match`) to change the user. */
 export const UserVersion = Type.Integer({ minimum: 1, maximum: 2_147_483_647, examples: [1] });
@@ -110,9 +116,7 @@ const Instant = Type.String({
 
 export const ListUsersQuery = ListQuery({
   role: Type.Optional(Role),
-  email: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 254, description: 'Exact email, compared without case' }),
-  ),
+  email: Type.Optional({ ...Email, description: 'Exact email, compared without case' }),
   createdAfter: Type.Optional({ ...Instant, description: 'Created at or after this instant' }),
   createdBefore: Type.Optional({ ...Instant, description: 'Created strictly before this instant' }),
 });

@@ -75,6 +75,14 @@ describe('POST /v1/users registers a user', () => {
     );
   });
 
+  it('refuses a name that is blank or holds control characters', async () => {
+    for (const name of ['   ', 'Robert\u0000; drop table', 'two\nlines']) {
+      const reply = await users.call('POST', '/v1/users', { body: newUser({ name }) });
+      expect(reply.status, JSON.stringify(name)).toBe(400);
+      expect(fieldsOf(reply.body)).toEqual(['name']);
+    }
+  });
+
   it('refuses an overlong password, a missing name and a wrong type', async () => {
     const reply = await users.call('POST', '/v1/users', {
       body: { email: unique('long'), password: 'x'.repeat(129), role: 'owner' },
