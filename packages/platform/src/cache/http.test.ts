@@ -104,9 +104,12 @@ describe('cached GET routes over HTTP', () => {
     expect(((await after.json()) as { name: string }).name).toBe('Desk lamp');
   });
 
-  it('reports the cache in the health check', async () => {
+  it('reports the cache in the health check and its counters on /metrics', async () => {
     const health = await (await fetch(`${service.url}/health`)).json();
     expect(health).toMatchObject({ status: 'healthy', checks: { cache: { status: 'up' } } });
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/cache_hits_total\{[^}]*cache="test"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/cache_misses_total\{[^}]*cache="test"[^}]*\} [1-9]/);
   });
 });
 

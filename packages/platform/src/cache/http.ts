@@ -4,10 +4,12 @@ import type { CacheEntry, CacheSetOptions } from './store.ts';
 
 /**
  * Wires a cache into a server: a non-critical `cache` health check (Redis down → the service is
- * `degraded`, still 200, and serves from its database) and closing it with the server.
+ * `degraded`, still 200, and serves from its database), its counters on the server's `/metrics`,
+ * and closing it with the server.
  */
 export function attachCache(app: FastifyInstance, cache: Cache): void {
   app.health.add('cache', () => cache.ping(), { critical: false });
+  if (app.hasDecorator('metrics')) cache.metrics.register(app.metrics);
   app.addHook('onClose', () => cache.close());
 }
 

@@ -23,17 +23,25 @@ export class CacheMetrics {
   errors = 0;
   invalidations = 0;
 
-  /** The counters, as `cache_<name>_total{cache="…"}`; merge it into the service's registry to expose them. */
+  /** The counters, as `cache_<name>_total{cache="…"}`, on their own; `register` adds them to another registry. */
   readonly registry = new Registry();
+  readonly #cache: string;
 
   constructor(cache: string) {
+    this.#cache = cache;
+    this.register(this.registry);
+  }
+
+  /** Exposes the counters in `registry` too (the server's `/metrics`). */
+  register(registry: Registry): void {
     const read = (name: CounterName) => this[name];
+    const cache = this.#cache;
     for (const name of Object.keys(help) as CounterName[]) {
       new Counter({
         name: `cache_${name}_total`,
         help: help[name],
         labelNames: ['cache'] as const,
-        registers: [this.registry],
+        registers: [registry],
         collect() {
           this.reset();
           this.inc({ cache }, read(name));
