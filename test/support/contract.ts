@@ -125,12 +125,12 @@ export class Contract {
           `contract does not declare (declared: ${Object.keys(responses).join(', ')})`,
       ];
     }
-    const pointer = `#/paths/${escape(found.template)}/${found.method}/responses/${escape(key)}`;
+    const pointer = `#/paths/${pointerSegment(found.template)}/${found.method}/responses/${pointerSegment(key)}`;
     const declared = this.#resolve(pointer);
     const problems: string[] = [];
 
     for (const name of Object.keys((declared.node.headers ?? {}) as JsonObject)) {
-      const definition = this.#resolve(`${declared.pointer}/headers/${escape(name)}`);
+      const definition = this.#resolve(`${declared.pointer}/headers/${pointerSegment(name)}`);
       const value = header(response.headers, name);
       if (value === undefined) {
         if (definition.node.required === true) problems.push(`missing header ${name}`);
@@ -156,7 +156,7 @@ export class Contract {
       return [...problems, 'the body is not JSON'];
     }
     const mediaType = 'application/json' in content ? 'application/json' : Object.keys(content)[0];
-    const validate = this.#validator(`${declared.pointer}/content/${escape(mediaType)}/schema`);
+    const validate = this.#validator(`${declared.pointer}/content/${pointerSegment(mediaType)}/schema`);
     if (!validate(response.body)) problems.push(...describe(validate.errors, 'body'));
     return problems;
   }
@@ -317,7 +317,7 @@ function header(headers: ObservedResponse['headers'], name: string): string | un
   return undefined;
 }
 
-function escape(part: string): string {
+function pointerSegment(part: string): string {
   return part.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
