@@ -2,6 +2,7 @@ export * from './all-operations.ts';
 export * from './auth.ts';
 export * from './carts.ts';
 export * from './common.ts';
+export * from './events.ts';
 export * from './health.ts';
 export * from './money.ts';
 export * from './operation.ts';

@@ -1,0 +1,109 @@
+import type { Registry } from 'prom-client';
+import type { App } from '../server.ts';
+import type { EventsConfig } from './config.ts';
+import { type ConsumerDefinition, startConsumer } from './consumer.ts';
+import { sharedInProcessBus } from './in-process-bus.ts';
+import type { EventLog } from './log.ts';
+import { EventMetrics } from './metrics.ts';
+import { NatsTransport } from './nats-transport.ts';
+import type { WithEvents } from './outbox.ts';
+import { OutboxRelay } from './relay.ts';
+import type { EventTransport, Subscription } from './transport.ts';
+
+export type ConsumerSpec<DB> = Omit<
+  ConsumerDefinition<DB>,
+  'db' | 'log' | 'metrics' | 'maxDeliver' | 'backoffMs' | 'ackWaitMs'
+>;
+
+export interface EventsOptions<DB> {
+  service: string;
+  database: { db: WithEvents<DB>; kind: 'pglite' | 'postgres' };
+  config: EventsConfig;
+  /** Where the counters go (default: the server's `metrics` registry, else a new one). */
+  registry?: Registry;
+  /** Durable consumers of this service (their name is usually the service's). */
+  consumers?: ConsumerSpec<DB>[];
+}
+
+export interface Events {
+  transport: EventTransport;
+  relay: OutboxRelay;
+  metrics: EventMetrics;
+  /** Publish now what was just committed to the outbox (outside a request, e.g. a start-up task). */
+  wake(): void;
+}
+
+/**
+ * Wires a service's events into its server: the transport (NATS JetStream when `NATS_URL` is set,
+ * else the in-process bus shared by the services of this process), the outbox relay, the durable
+ * consumers, a non-critical `bus` health check (while the transport is down the outbox keeps the
+ * events and the service keeps serving), and shutdown. The relay is woken after every write request
+ * has been answered (its transaction has committed by then) and after each consumed event, so
+ * events go out at once without polling the database hot.
+ */
+export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Promise<Events> {
+  const { config, service } = options;
+  const log: EventLog = app.log.child({ component: 'events' });
+  // The server's own registry when it has one (`/metrics`), so the event figures are served with it.
+  const serverRegistry = app.hasDecorator('metrics')
+    ? (app as unknown as { metrics: Registry }).metrics
+    : undefined;
+  const metrics = new EventMetrics({ registry: options.registry ?? serverRegistry });
+  const retentionMs = config.retentionHours * 3_600_000;
+  const transport: EventTransport = config.natsUrl
+    ? new NatsTransport({
+        url: config.natsUrl,
+        stream: config.stream,
+        name: service,
+        log,
+        metrics,
+        maxAgeMs: retentionMs,
+      })
+    : sharedInProcessBus(config.stream, { log, metrics });
+  const relay = new OutboxRelay({
+    db: options.database.db,
+    kind: options.database.kind,
+    transport,
+    log,
+    metrics,
+    batchSize: config.outboxBatchSize,
+    pollIntervalMs: config.outboxPollIntervalMs,
+    retentionMs,
+    inboxRetentionMs: 2 * retentionMs,
+  });
+
+  const subscriptions: Subscription[] = [];
+  for (const consumer of options.consumers ?? []) {
+    const afterCommit = consumer.afterCommit;
+    subscriptions.push(
+      await startConsumer(transport, {
+        ...consumer,
+        db: options.database.db,
+        log,
+        metrics,
+        maxDeliver: config.maxDeliver,
+        backoffMs: config.retryBackoffMs,
+        ackWaitMs: config.ackWaitMs,
+        // A handler may have written events of its own (e.g. orders cancelled): send them now.
+        afterCommit: async (event, outcome) => {
+          if (outcome === 'handled') relay.wake();
+          await afterCommit?.(event, outcome);
+        },
+      }),
+    );
+  }
+
+  app.health.add('bus', () => transport.check(), { critical: false });
+  app.addHook('onResponse', async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') relay.wake();
+  });
+  // onClose hooks run in reverse order of registration: this runs before the database closes.
+  app.addHook('onClose', async () => {
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    await relay.stop();
+    await transport.close();
+  });
+  relay.start();
+  log.info({ transport: transport.kind, stream: config.stream }, 'events ready');
+  return { transport, relay, metrics, wake: () => relay.wake() };
+}
