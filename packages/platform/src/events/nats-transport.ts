@@ -520,8 +520,16 @@ class NatsSubscription {
     this.#messages = undefined;
     // Let a handler in flight finish and acknowledge, within a bound (a redelivery is harmless).
     // Closing the pull waits for the loop, which waits for that handler: bounded the same way.
-    if (this.#inFlight) await within(this.#drainTimeoutMs, this.#inFlight.catch(() => {}));
-    if (messages) await within(this.#drainTimeoutMs, messages.close().catch(() => {}));
+    if (this.#inFlight)
+      await within(
+        this.#drainTimeoutMs,
+        this.#inFlight.catch(() => {}),
+      );
+    if (messages)
+      await within(
+        this.#drainTimeoutMs,
+        messages.close().catch(() => {}),
+      );
   }
 }
 
