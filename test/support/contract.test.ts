@@ -176,7 +176,7 @@ describe('checking an answer against the contract', () => {
     expect(contract.match('GET', '/widgets')?.operation?.operationId).toBe('listWidgets');
   });
 
-  it('fails a success on a path or method the contract lacks, but accepts an enveloped 404 or 405', () => {
+  it('fails a success on a path or method the contract lacks, but accepts an enveloped refusal', () => {
     expect(contract.violations(answer({ path: '/v2/gadgets', body: {} }))).toEqual([
       'GET /v2/gadgets is not in the contract',
     ]);
@@ -185,6 +185,10 @@ describe('checking an answer against the contract', () => {
     const wrongMethod = { method: 'DELETE', path: '/v2/widgets', status: 405, body: envelope };
     expect(contract.violations({ ...wrongMethod, headers: { allow: 'GET, POST' } })).toEqual([]);
     expect(contract.violations({ ...wrongMethod, headers: {} })).toEqual(['405 without an Allow header']);
+    expect(contract.violations({ ...wrongMethod, status: 401, headers: {} })).toEqual([]);
+    expect(contract.violations({ ...wrongMethod, status: 204, headers: {}, body: undefined })).toEqual([
+      'DELETE /v2/widgets is not in the contract',
+    ]);
   });
 });
 

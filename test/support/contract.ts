@@ -109,9 +109,12 @@ export class Contract {
       return [`${response.method} ${pathname} is not in the contract`];
     }
     if (!found.operation) {
-      if (response.status !== 405) return [`${response.method} ${found.template} is not in the contract`];
+      // A method the path does not have: 405 with Allow, or an earlier refusal (401 at the edge).
+      if (response.status < 400) return [`${response.method} ${found.template} is not in the contract`];
       const problems = this.#envelope(response);
-      if (header(response.headers, 'allow') === undefined) problems.push('405 without an Allow header');
+      if (response.status === 405 && header(response.headers, 'allow') === undefined) {
+        problems.push('405 without an Allow header');
+      }
       return problems;
     }
 
