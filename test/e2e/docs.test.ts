@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,7 +80,7 @@ describe('the API contract served by the gateway', () => {
       if (!(await entry.isVisible())) missing.push(`${operation.operationId}: "${operation.summary}"`);
     }
 
-    await mkdir(fileURLToPath(new URL('.', `file://${screenshot}`)), { recursive: true });
+    await mkdir(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: false });
 
     expect(missing, 'operations missing from /docs').toEqual([]);
