@@ -6,6 +6,7 @@ import type { GatewayConfig } from './config.ts';
 import { docs } from './docs.ts';
 import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
 import { usersJwks } from './jwks.ts';
+import { gatewayLogDestination } from './log-destination.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { rateLimit } from './rate-limit.ts';
 import { security } from './security.ts';
@@ -31,6 +32,7 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
     metricsToken: config.metricsToken,
+    logStream: gatewayLogDestination(),
   });
   const metrics = new GatewayMetrics(app.metrics);
   app.decorate('gatewayMetrics', metrics);
