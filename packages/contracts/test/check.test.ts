@@ -49,7 +49,7 @@ beforeAll(async () => {
   // what CI's `npm run contracts:check` answers).
   const generated = await generate(root);
   if (generated.code !== 0) throw new Error(`contracts:generate failed:\n${generated.output}`);
-}, 60_000);
+}, 120_000);
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe('contracts:check', () => {
@@ -57,7 +57,7 @@ describe('contracts:check', () => {
     const run = await generate(root, '--check');
     expect(run.output).toContain('match the contract');
     expect(run.code).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it('fails, naming the stale files and the fix, when a schema changed without regenerating', async () => {
     const health = join(root, 'packages/contracts/src/health.ts');
@@ -77,5 +77,5 @@ describe('contracts:check', () => {
     const fresh = await generate(root, '--check');
     expect(fresh.code).toBe(0);
     expect(await readFile(join(root, 'packages/contracts/openapi.json'), 'utf8')).toContain('"Is it up?"');
-  }, 60_000);
+  }, 120_000);
 });

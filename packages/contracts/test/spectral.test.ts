@@ -167,7 +167,7 @@ beforeAll(async () => {
   const file = join(folder, 'bad-openapi.json');
   await writeFile(file, JSON.stringify(badDocument, null, 2));
   badFindings = await lint(file);
-}, 60_000);
+}, 120_000);
 afterAll(() => rm(folder, { recursive: true, force: true }));
 
 function errors(findings: Finding[], code: string) {
@@ -181,7 +181,7 @@ describe('the contract ruleset', () => {
     expect(
       found.map((finding) => `${finding.code} at ${finding.path.join('.')}: ${finding.message}`),
     ).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('flags verbs and singular nouns in paths', () => {
     const messages = errors(badFindings, 'armature-resource-paths').map((finding) => finding.message);
