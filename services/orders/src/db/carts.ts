@@ -18,36 +18,19 @@ export interface CartContents {
   }>;
 }
 
-/** A user's cart with each line's current product; a user without one gets an empty cart made. */
-export async function readCart(db: Db, userId: string): Promise<CartContents> {
-  const { rows } = await sql<{
-    createdAt: Date;
-    updatedAt: Date;
-    productId: string | null;
-    name: string;
-    unitAmount: number;
-    currency: string;
-    quantity: number;
-    stock: number;
-    deleted: boolean;
-  }>`
-    select c.created_at as "createdAt", c.updated_at as "updatedAt", i.product_id as "productId",
-           p.name, p.price_amount as "unitAmount", p.currency, i.quantity, p.stock,
-           p.deleted_at is not null as deleted
-    from carts c
-    left join cart_items i on i.user_id = c.user_id
-    left join products p on p.id = i.product_id
-    where c.user_id = ${userId}
-    order by i.added_at, i.product_id`.execute(db);
-  if (rows.length === 0) {
-    const cart = await db
-      .insertInto('carts')
-      .values({ user_id: userId })
-      .onConflict((conflict) => conflict.column('user_id').doUpdateSet({ user_id: userId }))
-      .returning(['created_at', 'updated_at'])
-      .executeTakeFirstOrThrow();
-    return { createdAt: cart.created_at, updatedAt: cart.updated_at, items: [] };
-  }
+interface CartRow {
+  createdAt: Date;
+  updatedAt: Date;
+  productId: string | null;
+  name: string;
+  unitAmount: number;
+  currency: string;
+  quantity: number;
+  stock: number;
+  deleted: boolean;
+}
+
+function cartFromRows(rows: CartRow[]): CartContents {
   const [first] = rows;
   return {
     createdAt: first!.createdAt,
@@ -59,33 +42,27 @@ export async function readCart(db: Db, userId: string): Promise<CartContents> {
 }
 
 /**
- * Sets how many units of a live product the cart holds (0 takes it out), making the cart if needed;
- * false when the product is unknown or no longer sold. One statement: the cart row and the line
- * are written only if the product exists.
+ * A user's cart with each line's current product; a user without one gets an empty cart made.
+ * (`read_cart` and `set_cart_item` are PL/pgSQL functions, migration 0002, for their cached plans.)
+ */
+export async function readCart(db: Db, userId: string): Promise<CartContents> {
+  const { rows } = await sql<CartRow>`select * from read_cart(${userId})`.execute(db);
+  return cartFromRows(rows);
+}
+
+/**
+ * Sets how many units of a live product the cart holds (0 takes it out), making the cart if needed,
+ * and returns the cart; undefined when the product is unknown or no longer sold. One statement.
  */
 export async function setCartItem(
   db: Db,
   userId: string,
   productId: string,
   quantity: number,
-): Promise<boolean> {
-  if (quantity === 0) return removeCartItem(db, userId, productId);
-  const { rows } = await sql<{ known: number }>`
-    with product as (
-      select id from products where id = ${productId} and deleted_at is null
-    ),
-    cart as (
-      insert into carts (user_id) select ${userId} from product
-      on conflict (user_id) do update set updated_at = now()
-      returning user_id
-    ),
-    line as (
-      insert into cart_items (user_id, product_id, quantity)
-      select cart.user_id, product.id, ${quantity} from cart, product
-      on conflict (user_id, product_id) do update set quantity = excluded.quantity
-    )
-    select count(*)::int as known from product`.execute(db);
-  return rows[0]!.known > 0;
+): Promise<CartContents | undefined> {
+  const { rows } =
+    await sql<CartRow>`select * from set_cart_item(${userId}, ${productId}, ${quantity})`.execute(db);
+  return rows.length === 0 ? undefined : cartFromRows(rows);
 }
 
 /**

@@ -57,10 +57,9 @@ export function registerCartRoutes(app: App, context: OrdersContext): void {
     const userId = routeUser(request);
     const { productId } = request.params as { productId: string };
     const { quantity } = request.body as { quantity: number };
-    if (!(await setCartItem(db, userId, requirePublicId('product', productId), quantity))) {
-      throw new ApiError('NOT_FOUND', { message: 'The product does not exist' });
-    }
-    return cartView(await readCart(db, userId), userId, currency, version);
+    const cart = await setCartItem(db, userId, requirePublicId('product', productId), quantity);
+    if (!cart) throw new ApiError('NOT_FOUND', { message: 'The product does not exist' });
+    return cartView(cart, userId, currency, version);
   });
 
   registerOperation(app, ops.deleteCartItem, async (request, reply) => {
