@@ -306,7 +306,7 @@ export interface paths {
         /**
          * Register a user
          * @deprecated
-         * @description Creates a member, or an admin when called with an admin token. Answers 201 with the user and a `Location` header naming it. Emails are unique among active users, compared without case.
+         * @description Creates a member, or an admin when called with an admin token. Answers 201 with the user and a `Location` header naming it. Emails are unique among active users, compared without case. With an `Idempotency-Key`, a retry answers the first response and creates nothing twice; the same key with another email, name or role is a 409.
          *
          *     Public: no token needed.
          */
@@ -641,7 +641,7 @@ export interface paths {
         put?: never;
         /**
          * Register a user
-         * @description Creates a member, or an admin when called with an admin token. Answers 201 with the user and a `Location` header naming it. Emails are unique among active users, compared without case.
+         * @description Creates a member, or an admin when called with an admin token. Answers 201 with the user and a `Location` header naming it. Emails are unique among active users, compared without case. With an `Idempotency-Key`, a retry answers the first response and creates nothing twice; the same key with another email, name or role is a 409.
          *
          *     Public: no token needed.
          */
@@ -2313,7 +2313,10 @@ export interface operations {
     createUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A client-chosen key (e.g. a UUID); retries with the same key create nothing twice */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3870,7 +3873,10 @@ export interface operations {
     createUserV2: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A client-chosen key (e.g. a UUID); retries with the same key create nothing twice */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

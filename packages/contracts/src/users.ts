@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ListOf, ListQuery, PublicId, Timestamp } from './common.ts';
 import { defineOperations } from './operation.ts';
+import { IdempotencyHeaders } from './products.ts';
 
 /** An `enum` rather than a union of literals, so a bad value is one error, not one per branch. */
 export const Role = Type.Unsafe<'member' | 'admin'>({
@@ -9,9 +10,12 @@ export const Role = Type.Unsafe<'member' | 'admin'>({
   description: '`member` sees and changes only their own data; `admin` manages every user',
 });
 
+/**
+ * Each field carries as few overlapping rules as possible, so a bad value is one error (one detail):
+ * `format` already implies a minimum length, the name's pattern a visible character.
+ */
 export const Email = Type.String({
   format: 'email',
-  minLength: 3,
   maxLength: 254,
   examples: ['user@example.com'],
 });
@@ -21,7 +25,6 @@ export const Password = Type.String({ minLength: 8, maxLength: 128, writeOnly: t
 
 /** Free text with at least one visible character and no control characters. */
 export const UserName = Type.String({
-  minLength: 1,
   maxLength: 100,
   pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
   examples: ['John Doe'],
@@ -145,12 +148,16 @@ export const usersOperations = defineOperations({
     summary: 'Register a user',
     description:
       'Creates a member, or an admin when called with an admin token. Answers 201 with the user and a ' +
-      '`Location` header naming it. Emails are unique among active users, compared without case.',
+      '`Location` header naming it. Emails are unique among active users, compared without case. ' +
+      'With an `Idempotency-Key`, a retry answers the first response and creates nothing twice; the ' +
+      'same key with another email, name or role is a 409.',
     tags: ['Users'],
     access: 'public',
+    headers: IdempotencyHeaders,
     body: CreateUserBody,
     responses: { 201: User },
     errors: [400, 403, 409, 415],
+    idempotent: true,
   },
   listUsers: {
     operationId: 'listUsers',

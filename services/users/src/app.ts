@@ -16,6 +16,7 @@ import { AccessTokens } from './auth/tokens.ts';
 import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
 import { openUsersDatabase } from './db/database.ts';
+import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
 import { findUser } from './db/users.ts';
@@ -29,9 +30,12 @@ export interface UsersService extends StartedService {
   database: Database<UsersDatabase>;
 }
 
-/** Expired refresh tokens are kept a day (reuse of one still revokes its family), then deleted hourly. */
-const SESSION_SWEEP_MS = 60 * 60 * 1000;
-const EXPIRED_SESSION_GRACE_SECONDS = 86_400;
+/**
+ * Hourly housekeeping: expired refresh tokens are kept a day (reuse of one still revokes its family),
+ * idempotency keys a day (long enough for any client's retries), then deleted.
+ */
+const SWEEP_MS = 60 * 60 * 1000;
+const KEEP_SECONDS = 86_400;
 
 /**
  * Builds and starts the users service: its database (migrated), its signing keys, the bootstrap
@@ -70,10 +74,11 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     registerUserRoutes(app, context);
 
     const sweep = setInterval(() => {
-      deleteExpiredSessions(database.db, EXPIRED_SESSION_GRACE_SECONDS).catch((error) =>
-        app.log.warn({ err: error }, 'could not delete expired sessions'),
-      );
-    }, SESSION_SWEEP_MS);
+      Promise.all([
+        deleteExpiredSessions(database.db, KEEP_SECONDS),
+        purgeIdempotencyKeys(database.db, KEEP_SECONDS),
+      ]).catch((error) => app.log.warn({ err: error }, 'housekeeping failed'));
+    }, SWEEP_MS);
     sweep.unref();
     app.addHook('onClose', async () => clearInterval(sweep));
 

@@ -58,11 +58,20 @@ export interface SigningKeysTable {
   retired_at: Timestamp | null;
 }
 
+export interface IdempotencyKeysTable {
+  caller: string;
+  key: string;
+  fingerprint: string;
+  response: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: DefaultedTimestamp;
+}
+
 export interface UsersDatabase {
   users: UsersTable;
   active_users: ActiveUsersView;
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type UserRecord = Selectable<UsersTable>;

@@ -1,6 +1,7 @@
 import { newUuid } from '@armature/platform';
 import { type Kysely, sql } from 'kysely';
 import type { Role, UsersDatabase } from './schema.ts';
+import { inTransaction } from './transaction.ts';
 
 type Db = Kysely<UsersDatabase>;
 
@@ -44,7 +45,7 @@ export async function rotateSession(
   presented: { tokenHash: string },
   next: { tokenHash: string; expiresAt: Date },
 ): Promise<RotationResult> {
-  return db.transaction().execute(async (trx): Promise<RotationResult> => {
+  return inTransaction(db, async (trx): Promise<RotationResult> => {
     const session = await trx
       .selectFrom('sessions')
       .select(['jti', 'user_id', 'family_id', 'expires_at', 'rotated_at', 'revoked_at'])
@@ -89,7 +90,7 @@ export async function rotateSession(
  * token is unknown; revoking an already revoked family again is harmless (logout is idempotent).
  */
 export async function revokeSessionFamily(db: Db, tokenHash: string): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const session = await trx
       .selectFrom('sessions')
       .select('family_id')

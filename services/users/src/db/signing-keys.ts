@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { SigningKeyRecord, UsersDatabase } from './schema.ts';
+import { inTransaction } from './transaction.ts';
 
 type Db = Kysely<UsersDatabase>;
 
@@ -52,7 +53,7 @@ export async function insertFirstKey(db: Db, key: NewSigningKey): Promise<void> 
  * than the verification window are deleted (no token they signed can still be valid).
  */
 export async function rotateKeys(db: Db, key: NewSigningKey, verifyWindowSeconds: number): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     // Serializes concurrent rotations: the second one waits, then retires the first one's new key.
     await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
     const retired = await trx

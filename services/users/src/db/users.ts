@@ -1,6 +1,7 @@
 import { ApiError, type Direction, keysetAfter, newUuid } from '@armature/platform';
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
 import type { Role, UsersDatabase } from './schema.ts';
+import { inTransaction } from './transaction.ts';
 
 type Db = Kysely<UsersDatabase>;
 
@@ -72,7 +73,7 @@ export interface NewUserInput {
 /** Inserts a user; a duplicate email among active users is a 409 `EMAIL_TAKEN`. */
 export async function createUser(db: Db, input: NewUserInput): Promise<UserRow> {
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       const user = await trx
         .insertInto('users')
         .values({
@@ -112,7 +113,7 @@ export async function updateUser(
   decide: (current: UserRow) => UserChanges,
 ): Promise<{ user: UserRow; changed: boolean }> {
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       const current = await lockActiveUser(trx, id);
       if (!current) throw new ApiError('NOT_FOUND');
       if (expectedVersion !== undefined && expectedVersion !== current.version) {
@@ -169,7 +170,7 @@ function differences(current: UserRow, wanted: UserChanges): UserChanges {
  * deleted row, or undefined when there was no active user with this id.
  */
 export async function softDeleteUser(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const user = await trx
       .updateTable('users')
       .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()`, version: sql<number>`version + 1` })

@@ -76,11 +76,17 @@ describe('POST /v1/users registers a user', () => {
   });
 
   it('refuses a name that is blank or holds control characters', async () => {
-    for (const name of ['   ', 'Robert\u0000; drop table', 'two\nlines']) {
+    for (const name of ['', '   ', 'Robert\u0000; drop table', 'two\nlines', null]) {
       const reply = await users.call('POST', '/v1/users', { body: newUser({ name }) });
       expect(reply.status, JSON.stringify(name)).toBe(400);
       expect(fieldsOf(reply.body)).toEqual(['name']);
     }
+  });
+
+  it('gives one detail for an empty email', async () => {
+    const reply = await users.call('POST', '/v1/users', { body: newUser({ email: '' }) });
+    expect(reply.status).toBe(400);
+    expect(fieldsOf(reply.body)).toEqual(['email']);
   });
 
   it('refuses an overlong password, a missing name and a wrong type', async () => {
@@ -124,6 +130,54 @@ describe('POST /v1/users registers a user', () => {
     const byAdmin = await users.call('POST', '/v1/users', { token: admin, body: newUser({ role: 'admin' }) });
     expect(byAdmin.status).toBe(201);
     expect(byAdmin.body.role).toBe('admin');
+  });
+
+  describe('with an Idempotency-Key', () => {
+    const key = () => `key-${Math.random().toString(36).slice(2)}`;
+    const post = (body: object, idempotencyKey: string, token?: string) =>
+      users.call('POST', '/v1/users', { body, token, headers: { 'idempotency-key': idempotencyKey } });
+    const countOf = async (email: string) =>
+      (await users.call('GET', `/v1/users?email=${encodeURIComponent(email)}`, { token: admin })).body
+        .pagination.total;
+
+    it('answers a retry with the first response and creates nothing twice', async () => {
+      const [body, idempotencyKey] = [newUser(), key()];
+      const first = await post(body, idempotencyKey);
+      const retry = await post(body, idempotencyKey);
+      expect(first.status).toBe(201);
+      expect(retry.status).toBe(201);
+      expect(retry.body).toEqual(first.body);
+      expect(retry.headers.get('location')).toBe(first.headers.get('location'));
+      expect(await countOf(body.email)).toBe(1);
+    });
+
+    it('creates one user for concurrent requests with the same key', async () => {
+      const [body, idempotencyKey] = [newUser(), key()];
+      const replies = await Promise.all([post(body, idempotencyKey), post(body, idempotencyKey)]);
+      expect(replies.map((reply) => reply.status)).toEqual([201, 201]);
+      expect(replies[0]!.body.id).toBe(replies[1]!.body.id);
+      expect(await countOf(body.email)).toBe(1);
+    });
+
+    it('refuses the same key for another request with 409 IDEMPOTENCY_CONFLICT', async () => {
+      const idempotencyKey = key();
+      expect((await post(newUser(), idempotencyKey)).status).toBe(201);
+      const other = await post(newUser(), idempotencyKey);
+      expect(other.status).toBe(409);
+      expect(other.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
+    });
+
+    it('keeps the keys of different callers apart, and frees a key whose request failed', async () => {
+      const idempotencyKey = key();
+      const member = await users.member();
+      expect((await post(newUser(), idempotencyKey)).status).toBe(201);
+      expect((await post(newUser(), idempotencyKey, member.accessToken)).status).toBe(201);
+
+      const taken = await post({ ...newUser(), email: member.email }, `${idempotencyKey}-failed`);
+      expect(taken.status).toBe(409);
+      expect(taken.body.error.code).toBe('EMAIL_TAKEN');
+      expect((await post(newUser(), `${idempotencyKey}-failed`)).status).toBe(201);
+    });
   });
 
   it('registers, deletes, then registers the same email again', async () => {

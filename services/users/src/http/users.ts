@@ -24,6 +24,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
+import { idempotent } from '../db/idempotency.ts';
 import {
   createUser,
   keysetValues,
@@ -44,6 +45,7 @@ import {
   sortColumns,
   userEtag,
 } from '../domain/users.ts';
+import { idempotencyClaim } from './idempotency-key.ts';
 import { registerOperation } from './operations.ts';
 
 /** The API representation of a user: public id, ISO timestamps, never the password hash. */
@@ -79,14 +81,18 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
     // The route is public, so the token (if any) was not checked against the database yet.
     const caller = request.principal;
     assertMayRegister(Boolean(caller?.isAdmin && (await context.isActive(caller))), role);
-    const user = await createUser(db, {
-      email: body.email,
-      name: body.name,
-      passwordHash: await hashPassword(body.password),
-      role,
-    });
-    reply.header('location', `/v${version}/users/${toPublicId('user', user.id)}`);
-    return sendUser(reply, user, 201);
+    const claim = idempotencyClaim(request, 'createUser', [body.email.toLowerCase(), body.name, role]);
+    const passwordHash = await hashPassword(body.password);
+    const outcome = await idempotent(db, claim, async (trx) =>
+      toUser(await createUser(trx, { email: body.email, name: body.name, passwordHash, role })),
+    );
+    if (outcome.kind === 'mismatch') throw new ApiError('IDEMPOTENCY_CONFLICT');
+    const user = outcome.value;
+    return reply
+      .code(201)
+      .header('location', `/v${version}/users/${user.id}`)
+      .header('etag', userEtag(user))
+      .send(user);
   });
 
   registerOperation(app, usersOperations.listUsers, async (request) => {
