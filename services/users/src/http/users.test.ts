@@ -501,6 +501,13 @@ describe('PATCH /v1/users/{id} applies a JSON Merge Patch', () => {
     });
     expect(again.status).toBe(200);
     expect(again.body.version).toBe(3);
+    const charset = await users.call('PATCH', '/v1/users/me', {
+      token: member.accessToken,
+      body: { name: 'With Charset' },
+      headers: { 'content-type': 'application/merge-patch+json; charset=utf-8' },
+    });
+    expect(charset.status).toBe(200);
+    expect(charset.body.name).toBe('With Charset');
   });
 
   it('leaves the version alone when the patch changes nothing', async () => {
