@@ -6,6 +6,7 @@ import { type EventEnvelope, eventUuid, PoisonEventError } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
 import { type EventTables, eventTables, type WithEvents } from './outbox.ts';
+import { withTraceparent } from './trace-context.ts';
 import type { Delivery, EventTransport, SubscribeOptions, Subscription } from './transport.ts';
 
 /** Handles one event type inside the transaction that also records the event in the inbox. */
@@ -75,17 +76,20 @@ export function inboxHandler<DB>(
     const eventId = eventUuid(event.id);
     if (!eventId) throw new PoisonEventError(`"${event.id}" is not an event id`);
 
-    const outcome = await db.transaction().execute(async (trx): Promise<HandleOutcome> => {
-      const recorded = await trx
-        .insertInto('inbox')
-        .values({ event_id: eventId, consumer: options.name, event_type: event.type })
-        .onConflict((conflict) => conflict.columns(['event_id', 'consumer']).doNothing())
-        .returning('event_id')
-        .executeTakeFirst();
-      if (!recorded) return 'duplicate';
-      await handler(trx as unknown as Transaction<DB>, event);
-      return 'handled';
-    });
+    // Events the handler writes carry the trace of the event that caused them.
+    const outcome = await withTraceparent(event.traceparent, () =>
+      db.transaction().execute(async (trx): Promise<HandleOutcome> => {
+        const recorded = await trx
+          .insertInto('inbox')
+          .values({ event_id: eventId, consumer: options.name, event_type: event.type })
+          .onConflict((conflict) => conflict.columns(['event_id', 'consumer']).doNothing())
+          .returning('event_id')
+          .executeTakeFirst();
+        if (!recorded) return 'duplicate';
+        await handler(trx as unknown as Transaction<DB>, event);
+        return 'handled';
+      }),
+    );
     options.metrics?.consumed.inc({ ...labels, outcome });
     log.debug({ ...labels, eventId: event.id, attempt: delivery.attempt, outcome }, 'event consumed');
     await options.afterCommit?.(event, outcome);

@@ -9,6 +9,7 @@ export * from './nats-transport.ts';
 export * from './outbox.ts';
 export * from './relay.ts';
 export * from './runtime.ts';
+export * from './trace-context.ts';
 export * from './transport.ts';
 
 /** The migration every publishing or consuming service copies as `db/migrations/0010_events.sql`. */

@@ -2,6 +2,7 @@ import type { ColumnType, Generated, Kysely, Selectable, Transaction } from 'kys
 import { isoTimestamp } from '../http/timestamps.ts';
 import { toPublicId } from '../ids.ts';
 import { type EventEnvelope, type EventInput, newEvent } from './envelope.ts';
+import { currentTraceparent } from './trace-context.ts';
 
 /** Kysely types of the tables `sql/0010_events.sql` creates; a service adds them to its schema. */
 export interface OutboxTable {
@@ -38,7 +39,8 @@ const tables = (db: WithEvents) => db as unknown as Kysely<EventTables>;
 /**
  * Writes events in the caller's transaction: they exist exactly when the change they describe commits.
  * Call it after the statement that changes the aggregate, so that the aggregate's row lock orders
- * its events the way the changes happened. One insert, however many events.
+ * its events the way the changes happened. One insert, however many events. Without a
+ * `traceparent` of their own, events take the one of the request (or event) being handled.
  */
 export async function appendEvents<T extends string, D>(
   trx: WithEvents,
@@ -46,7 +48,8 @@ export async function appendEvents<T extends string, D>(
 ): Promise<EventEnvelope<T, D>[]> {
   if (inputs.length === 0) return [];
   const at = new Date();
-  const events = inputs.map((input) => newEvent(input, at));
+  const traceparent = currentTraceparent();
+  const events = inputs.map((input) => newEvent({ traceparent, ...input }, at));
   await tables(trx)
     .insertInto('outbox')
     .values(

@@ -8,6 +8,7 @@ import { EventMetrics } from './metrics.ts';
 import { NatsTransport } from './nats-transport.ts';
 import type { WithEvents } from './outbox.ts';
 import { OutboxRelay } from './relay.ts';
+import { withTraceparent } from './trace-context.ts';
 import type { EventTransport, Subscription } from './transport.ts';
 
 export type ConsumerSpec<DB> = Omit<
@@ -94,6 +95,10 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
   }
 
   app.health.add('bus', () => transport.check(), { critical: false });
+  // Events written while handling a request carry its trace context (the gateway always sends one).
+  app.addHook('onRequest', (request, _reply, done) =>
+    withTraceparent(request.headers.traceparent as string, done),
+  );
   app.addHook('onResponse', async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') relay.wake();
   });
