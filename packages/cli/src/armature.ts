@@ -2,6 +2,7 @@
 import { readCommonConfig, runMain } from '@armature/platform';
 import { startEmbedded } from './embedded.ts';
 import { migrateAll } from './migrate.ts';
+import { seed } from './orders-commands.ts';
 import { createAdmin, rotateKeys } from './users-commands.ts';
 
 const usage = `Usage: armature <command>
@@ -13,6 +14,7 @@ Commands:
              make sure this admin exists in the users database (idempotent)
   rotate-keys
              add a new access-token signing key; the previous one verifies until its tokens expire
+  seed       add the demo products to the catalog (idempotent; stop the embedded system first)
 `;
 
 const [command] = process.argv.slice(2);
@@ -32,6 +34,14 @@ switch (command) {
   case 'migrate':
     try {
       for (const line of await migrateAll()) process.stdout.write(`${line}\n`);
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    }
+    break;
+  case 'seed':
+    try {
+      process.stdout.write(`${await seed()}\n`);
     } catch (error) {
       process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
