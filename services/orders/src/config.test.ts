@@ -1,0 +1,28 @@
+import { ConfigError } from '@armature/platform';
+import { describe, expect, it } from 'vitest';
+import { readOrdersConfig } from './config.ts';
+
+describe('orders configuration', () => {
+  it('defaults to USD prices and the users service on its default port', () => {
+    const config = readOrdersConfig({});
+    expect(config.currency).toBe('USD');
+    expect(config.usersServiceUrls).toEqual(['http://127.0.0.1:8081']);
+    expect(config.idempotencyKeyTtlHours).toBe(24);
+  });
+
+  it('reads the users service instances and the currency', () => {
+    const config = readOrdersConfig({
+      USERS_SERVICE_URLS: 'http://users-1:8081/, http://users-2:8081',
+      ORDERS_CURRENCY: 'eur',
+    });
+    expect(config.usersServiceUrls).toEqual(['http://users-1:8081', 'http://users-2:8081']);
+    expect(config.currency).toBe('EUR');
+  });
+
+  it('stops the start naming the variable when a value is invalid', () => {
+    expect(() => readOrdersConfig({ ORDERS_CURRENCY: 'XYZW' })).toThrow(ConfigError);
+    expect(() => readOrdersConfig({ ORDERS_CURRENCY: 'XYZW' })).toThrow(/ORDERS_CURRENCY/);
+    expect(() => readOrdersConfig({ USERS_SERVICE_URLS: 'ftp://users' })).toThrow(/USERS_SERVICE_URLS/);
+    expect(() => readOrdersConfig({ ORDERS_DATABASE_POOL_SIZE: '0' })).toThrow(/ORDERS_DATABASE_POOL_SIZE/);
+  });
+});
