@@ -82,6 +82,10 @@ export function createServer(options: ServerOptions): App {
     );
   });
 
+  // ajv coerces a query value such as `1e309` to Infinity and then skips minimum/maximum, which only
+  // apply to finite numbers: such a value would reach the database (a 500). Refuse it here.
+  app.addHook('preHandler', async (request) => refuseNonFiniteNumbers(request.query));
+
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
@@ -102,6 +106,16 @@ export function createServer(options: ServerOptions): App {
   registerHealthRoutes(app, health);
   registerMetrics(app, options.service, options.metricsToken);
   return app;
+}
+
+function refuseNonFiniteNumbers(query: unknown): void {
+  if (query === null || typeof query !== 'object') return;
+  for (const [field, value] of Object.entries(query)) {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.some((item) => typeof item === 'number' && !Number.isFinite(item))) {
+      throw new ApiError('VALIDATION_ERROR', { details: [{ field, message: 'must be a finite number' }] });
+    }
+  }
 }
 
 const malformedJsonCodes = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
