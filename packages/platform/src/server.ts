@@ -8,6 +8,7 @@ import Fastify, {
 import { trackAllowedMethods } from './allowed-methods.ts';
 import { ApiError, type ErrorDetail, errorBody } from './errors.ts';
 import { HealthRegistry, registerHealthRoutes } from './health.ts';
+import { parseJsonBody } from './http/json-body.ts';
 import { loggerOptions } from './logger.ts';
 import { registerMetrics } from './metrics.ts';
 import { requestIdFrom } from './request-id.ts';
@@ -82,6 +83,9 @@ export function createServer(options: ServerOptions): App {
     );
   });
 
+  // JSON bodies: UTF-8 only, no duplicate member names, bounded nesting, no NUL (see json-body.ts).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
   // ajv coerces a query value such as `1e309` to Infinity and then skips minimum/maximum, which only
   // apply to finite numbers: such a value would reach the database (a 500). Refuse it here.
   app.addHook('preHandler', async (request) => refuseNonFiniteNumbers(request.query));
