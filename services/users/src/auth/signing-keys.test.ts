@@ -26,6 +26,9 @@ describe('private keys sealed at rest', () => {
   });
 });
 
+/** Each test here starts the service more than once; on a busy machine a PGlite start takes seconds. */
+const restartTimeout = 120_000;
+
 describe('signing keys live in the users database', () => {
   let store: TestStore;
   const secret = { JWT_KEY_ENCRYPTION_SECRET: 'correct-secret-for-tests' };
@@ -43,32 +46,43 @@ describe('signing keys live in the users database', () => {
       ...env,
     });
 
-  it('survive a restart: the same key signs and the tokens issued before stay valid', async () => {
-    const first = await startOnStore(store, secret);
-    const member = await first.member('restart');
-    const stored = await first.service.context.db.selectFrom('signing_keys').select('private_key').execute();
-    expect(stored).toHaveLength(1);
-    expect(stored[0]!.private_key).toMatch(/^v1\.aes-256-gcm\.scrypt\./);
-    await first.close();
+  it(
+    'survive a restart: the same key signs and the tokens issued before stay valid',
+    async () => {
+      const first = await startOnStore(store, secret);
+      const member = await first.member('restart');
+      const stored = await first.service.context.db
+        .selectFrom('signing_keys')
+        .select('private_key')
+        .execute();
+      expect(stored).toHaveLength(1);
+      expect(stored[0]!.private_key).toMatch(/^v1\.aes-256-gcm\.scrypt\./);
+      await first.close();
 
-    const second = await startOnStore(store, secret);
-    try {
-      expect((await second.call('GET', '/v1/users/me', { token: member.accessToken })).status).toBe(200);
-      const again = await second.login(member.email, member.password);
-      expect(decodeProtectedHeader(again.accessToken).kid).toBe(
-        decodeProtectedHeader(member.accessToken).kid,
-      );
-    } finally {
-      await second.close();
-    }
-  });
+      const second = await startOnStore(store, secret);
+      try {
+        expect((await second.call('GET', '/v1/users/me', { token: member.accessToken })).status).toBe(200);
+        const again = await second.login(member.email, member.password);
+        expect(decodeProtectedHeader(again.accessToken).kid).toBe(
+          decodeProtectedHeader(member.accessToken).kid,
+        );
+      } finally {
+        await second.close();
+      }
+    },
+    restartTimeout,
+  );
 
-  it('stop the start with a clear message when the secret is missing or wrong', async () => {
-    await expect(startUsersService(configFor({}))).rejects.toThrow(/JWT_KEY_ENCRYPTION_SECRET is not set/);
-    await expect(
-      startUsersService(configFor({ JWT_KEY_ENCRYPTION_SECRET: 'a-different-secret' })),
-    ).rejects.toThrow(/JWT_KEY_ENCRYPTION_SECRET does not open it/);
-  });
+  it(
+    'stop the start with a clear message when the secret is missing or wrong',
+    async () => {
+      await expect(startUsersService(configFor({}))).rejects.toThrow(/JWT_KEY_ENCRYPTION_SECRET is not set/);
+      await expect(
+        startUsersService(configFor({ JWT_KEY_ENCRYPTION_SECRET: 'a-different-secret' })),
+      ).rejects.toThrow(/JWT_KEY_ENCRYPTION_SECRET does not open it/);
+    },
+    restartTimeout,
+  );
 });
 
 describe.skipIf(mode === 'pglite')('several instances on one database (PostgreSQL)', () => {
