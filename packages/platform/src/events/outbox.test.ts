@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mode } from '../../../../test/support/databases.ts';
 import { ApiError } from '../errors.ts';
@@ -5,7 +6,7 @@ import { CursorCodec } from '../http/cursor.ts';
 import type { EventEnvelope } from './envelope.ts';
 import { listEvents } from './event-log.ts';
 import { InProcessBus } from './in-process-bus.ts';
-import { appendEvent, appendEvents } from './outbox.ts';
+import { appendEvent, appendEvents, eventsInsert } from './outbox.ts';
 import { OutboxRelay, uuidv7Floor } from './relay.ts';
 import { eventsDatabase, eventually, type TestDatabase, testEvent } from './test-support.ts';
 
@@ -123,6 +124,25 @@ describe(`transactional outbox (${mode})`, () => {
     ]);
     expect(new Set(events.map((event) => event.timestamp)).size).toBe(1);
     expect(new Set(events.map((event) => event.id)).size).toBe(2);
+  });
+
+  it('lets an event ride in the writer’s own statement, as a CTE, and publishes it like any other', async () => {
+    const { relay, received } = await setup();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { events, statement } = eventsInsert([
+      testEvent('order.created', 'ord_cte', { total: { amount: 999, currency: 'EUR' } }),
+      { ...testEvent('order.updated', 'ord_cte', { step: 2 }), traceparent },
+    ]);
+    await database.db.transaction().execute(async (trx) => {
+      await sql`with changed as (
+          insert into effects (event_id, consumer, aggregate_id) values ('-', 'writer', 'ord_cte') returning 1
+        ), events as (${statement})
+        select count(*) from changed`.execute(trx);
+    });
+    relay.start();
+    await eventually('both events', () => received.length === 2);
+    expect(received).toEqual(events);
+    expect(received[1]!.traceparent).toBe(traceparent);
   });
 
   it('prunes published rows and inbox entries past their retention, never unpublished rows', async () => {
