@@ -11,7 +11,7 @@ afterAll(() => system?.close());
 
 describe(`the whole system started as npm start starts it (${mode})`, () => {
   it('answers GET /health on the gateway with a check for each service', async () => {
-    const response = await fetch(`${system.url}/health`);
+    const response = await system.fetch('/health');
     expect(response.status).toBe(200);
     const report = (await response.json()) as HealthReport;
     expect(report.status).toBe('healthy');

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { type EmbeddedSystem, startEmbedded } from '../../packages/cli/src/embedded.ts';
+import { type ArmatureClient, createClient } from '../../packages/client/src/index.ts';
+import { contractFetch } from './contract.ts';
 import { freshStore, natsUrl, redisUrl } from './databases.ts';
 
 export interface TestSystem extends EmbeddedSystem {
   /** The gateway's base URL: the only address a client uses. */
   url: string;
+  /** `fetch` against the gateway (paths like `/v1/users`) that fails on any answer breaking the contract. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The typed client, as a user's code would call the API, with every answer checked against the contract. */
+  client(token?: string | (() => string | undefined)): ArmatureClient;
 }
 
 /**
@@ -31,9 +37,12 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     LOGIN_RATE_LIMIT_MAX_REQUESTS: '100000',
     ...env,
   });
+  const checked = contractFetch();
   return {
     ...system,
     url: system.gateway.url,
+    fetch: (path, init) => checked(`${system.gateway.url}${path}`, init),
+    client: (token) => createClient(system.gateway.url, { token, fetch: (request) => checked(request) }),
     async close() {
       await system.close();
       await Promise.all([users.drop(), orders.drop()]);

@@ -1,4 +1,4 @@
-import type { TObject, TSchema } from '@sinclair/typebox';
+import { type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { ErrorEnvelope } from './common.ts';
 import type { ApiVersion } from './money.ts';
 
@@ -77,6 +77,8 @@ export function routePath(operation: Operation, version: ApiVersion): string {
  * operation lacks are left out rather than set to undefined (Fastify warns about those), and a
  * bodiless success (204) has no response schema (Fastify cannot compile `null`).
  */
+const noQuery = Type.Object({}, { additionalProperties: false });
+
 export function routeSchema(operation: Operation, version: ApiVersion) {
   const response: Record<number, TSchema> = {};
   for (const [status, schema] of Object.entries(operation.responses)) {
@@ -86,7 +88,8 @@ export function routeSchema(operation: Operation, version: ApiVersion) {
   return {
     operationId: operation.operationId,
     ...(operation.params ? { params: operation.params } : {}),
-    ...(operation.query ? { querystring: operation.query } : {}),
+    // No declared query means no query parameters: an unknown one is a 400, never silently ignored.
+    querystring: operation.query ?? noQuery,
     ...(operation.body === undefined ? {} : { body: schemaFor(operation.body, version) }),
     ...(operation.headers ? { headers: operation.headers } : {}),
     response,

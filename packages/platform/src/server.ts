@@ -50,8 +50,12 @@ export function createServer(options: ServerOptions): App {
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
-    return503OnClosing: true,
+    // Requests arriving while closing get the envelope (below), not Fastify's own 503 body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Ids are checked by their schemas (a malformed one is a 404); the router should not refuse them first.
+    routerOptions: { maxParamLength: 2048 },
+    frameworkErrors: onFrameworkError,
     ajv: {
       customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
     },
@@ -63,6 +67,12 @@ export function createServer(options: ServerOptions): App {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (health.shuttingDown && !request.url.startsWith('/health')) {
+      throw new ApiError('SERVICE_UNAVAILABLE', {
+        message: 'The service is shutting down; retry',
+        headers: { 'retry-after': '1', connection: 'close' },
+      });
+    }
   });
   // Requests still in flight when shutdown starts must not keep their keep-alive socket open, or
   // the server would wait on it until the shutdown timeout.
@@ -122,6 +132,28 @@ function refuseNonFiniteNumbers(query: unknown): void {
   }
 }
 
+const rerouted = Symbol('armature.rerouted');
+
+/**
+ * Fastify answers a path it cannot percent-decode (`/v1/users/%c0%ae`) before any hook runs, with a
+ * body of its own and none of our headers. Take such a path literally instead (`%` as text) and
+ * route it again: it then fails like any other bad id, a 404 in the envelope, with every header.
+ */
+function onFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw as FastifyRequest['raw'] & { [rerouted]?: true };
+  if (error.code === 'FST_ERR_BAD_URL' && !raw[rerouted]) {
+    const url = raw.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    raw.url = path.replaceAll('%', '%25') + (queryStart === -1 ? '' : url.slice(queryStart));
+    raw[rerouted] = true;
+    request.server.routing(raw, reply.raw);
+    return;
+  }
+  reply.header('x-request-id', request.id);
+  sendError(new ApiError('NOT_FOUND'), request, reply);
+}
+
 const malformedJsonCodes = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
 
 function sendError(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
@@ -132,6 +164,10 @@ function sendError(error: FastifyError | ApiError, request: FastifyRequest, repl
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
+    // Path parameters are ids: one that fails its schema (too long, say) names nothing, like an unknown id.
+    if (fastifyError.validationContext === 'params') {
+      return reply.code(404).send(errorBody('NOT_FOUND', 'The resource does not exist', request.id));
+    }
     const details = validationDetails(fastifyError);
     return reply
       .code(400)

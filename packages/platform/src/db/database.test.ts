@@ -9,7 +9,7 @@ interface NotesDatabase {
 }
 
 describe(`database adapter (${mode})`, async () => {
-  const store = await freshStore('platform-db');
+  const store = await freshStore('notes');
   afterAll(() => store.drop());
   const open = () =>
     openDatabase<NotesDatabase>({ service: 'notes', url: store.url, dataDir: store.dataDir });
