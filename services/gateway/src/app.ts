@@ -30,7 +30,7 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     service: 'gateway',
     logLevel: config.logLevel,
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: config.trustProxy,
     metricsToken: config.metricsToken,
     logStream: gatewayLogDestination(),
   });

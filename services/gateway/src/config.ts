@@ -51,8 +51,8 @@ export interface GatewayConfig extends CommonConfig {
   };
   /** Origins allowed by CORS; `['*']` for any; empty → no CORS headers at all. */
   corsOrigins: string[];
-  /** Fastify's `trustProxy`: whom to believe in `X-Forwarded-For` when working out a client's IP. */
-  trustProxy: boolean | number | string[];
+  /** Fastify's `trustProxy`: which proxies to believe in `X-Forwarded-For` when working out a client's IP. */
+  trustProxy: boolean | string[];
 }
 
 export function readGatewayConfig(env: Env = process.env): GatewayConfig {
@@ -150,15 +150,18 @@ function readOrigins(env: Env, name: string): string[] {
 const namedProxyRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /**
- * `true`/`false`, a number of proxy hops to trust, or a comma list of proxy addresses, CIDR ranges
- * and the names `loopback`, `linklocal`, `uniquelocal`.
+ * `true`/`false`, or a comma list of proxy addresses, CIDR ranges and the names `loopback`,
+ * `linklocal`, `uniquelocal`. A hop count is refused: it cannot tell a proxy from a client that
+ * sends its own `X-Forwarded-For`, and Fastify ignores it for that reason.
  */
-function readTrustProxy(env: Env, name: string): boolean | number | string[] {
+function readTrustProxy(env: Env, name: string): boolean | string[] {
   const raw = present(env, name);
   if (raw === undefined) return false;
   if (/^(true|yes|on)$/i.test(raw)) return true;
   if (/^(false|no|off)$/i.test(raw)) return false;
-  if (/^\d+$/.test(raw)) return Number(raw);
+  if (/^\d+$/.test(raw)) {
+    throw new ConfigError(name, 'must name the proxies (addresses or CIDR ranges), not a hop count');
+  }
   const entries = raw
     .split(',')
     .map((part) => part.trim())
@@ -172,7 +175,7 @@ function readTrustProxy(env: Env, name: string): boolean | number | string[] {
     if (!family || !bitsOk || extra !== undefined) {
       throw new ConfigError(
         name,
-        `must be true, false, a hop count, or addresses/CIDR ranges; "${entry}" is none of these`,
+        `must be true, false, or proxy addresses/CIDR ranges; "${entry}" is none of these`,
       );
     }
   }

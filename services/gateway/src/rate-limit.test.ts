@@ -174,3 +174,37 @@ describe('with Redis unreachable', () => {
     expect(body.checks.redis.status).toBe('down');
   });
 });
+
+describe('client addresses', () => {
+  const budgetOf = async (base: string, forwardedFor: string) => {
+    const { headers } = await call(base, '/v1/products', { headers: { 'x-forwarded-for': forwardedFor } });
+    return headers.get('x-ratelimit-remaining');
+  };
+
+  it('ignore X-Forwarded-For unless the proxy is trusted, so a caller cannot pick a fresh budget', async () => {
+    const direct = await startTestGateway(
+      { users: [users.url], orders: [orders.url] },
+      { RATE_LIMIT_MAX_REQUESTS: '10' },
+    );
+    try {
+      expect(await budgetOf(direct.url, '203.0.113.1')).toBe('9');
+      expect(await budgetOf(direct.url, '203.0.113.2')).toBe('8');
+    } finally {
+      await direct.close();
+    }
+  });
+
+  it('count each client behind a trusted proxy by its own address', async () => {
+    const behind = await startTestGateway(
+      { users: [users.url], orders: [orders.url] },
+      { RATE_LIMIT_MAX_REQUESTS: '10', TRUST_PROXY: 'loopback' },
+    );
+    try {
+      expect(await budgetOf(behind.url, '203.0.113.1')).toBe('9');
+      expect(await budgetOf(behind.url, '203.0.113.2')).toBe('9');
+      expect(await budgetOf(behind.url, '203.0.113.1')).toBe('8');
+    } finally {
+      await behind.close();
+    }
+  });
+});
