@@ -56,9 +56,6 @@ export function createServer(options: ServerOptions): App {
     // Ids are checked by their schemas (a malformed one is a 404); the router should not refuse them first.
     routerOptions: { maxParamLength: 2048 },
     frameworkErrors: onFrameworkError,
-    // Ids are checked by their schemas (a malformed one is a 404); the router should not refuse them first.
-    routerOptions: { maxParamLength: 2048 },
-    frameworkErrors: onFrameworkError,
     ajv: {
       customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
     },
@@ -133,28 +130,6 @@ function refuseNonFiniteNumbers(query: unknown): void {
       throw new ApiError('VALIDATION_ERROR', { details: [{ field, message: 'must be a finite number' }] });
     }
   }
-}
-
-const rerouted = Symbol('armature.rerouted');
-
-/**
- * Fastify answers a path it cannot percent-decode (`/v1/users/%c0%ae`) before any hook runs, with a
- * body of its own and none of our headers. Take such a path literally instead (`%` as text) and
- * route it again: it then fails like any other bad id, a 404 in the envelope, with every header.
- */
-function onFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const raw = request.raw as FastifyRequest['raw'] & { [rerouted]?: true };
-  if (error.code === 'FST_ERR_BAD_URL' && !raw[rerouted]) {
-    const url = raw.url ?? '/';
-    const queryStart = url.indexOf('?');
-    const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    raw.url = path.replaceAll('%', '%25') + (queryStart === -1 ? '' : url.slice(queryStart));
-    raw[rerouted] = true;
-    request.server.routing(raw, reply.raw);
-    return;
-  }
-  reply.header('x-request-id', request.id);
-  sendError(new ApiError('NOT_FOUND'), request, reply);
 }
 
 const rerouted = Symbol('armature.rerouted');
