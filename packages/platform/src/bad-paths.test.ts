@@ -36,4 +36,14 @@ describe('paths the router cannot take as they are', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('ROUTE_NOT_FOUND');
   });
+
+  it('answers an id longer than its schema allows, however long, with 404 rather than 400', async () => {
+    for (const length of [11, 150, 2000, 5000]) {
+      const response = await app.inject({ url: `/things/${'x'.repeat(length)}` });
+      expect(response.statusCode, String(length)).toBe(404);
+      expect(response.json().error.code).toBe('NOT_FOUND');
+      expect(response.headers['x-request-id']).toEqual(expect.any(String));
+    }
+    expect((await app.inject({ url: '/things/%41bc' })).json()).toEqual({ id: 'Abc' });
+  });
 });
