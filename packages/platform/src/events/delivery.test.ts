@@ -228,6 +228,34 @@ describe.each(transports)(`delivery over the $name (${mode})`, ({ create }) => {
     expect(await counter('redeliveries', 'orders')).toBeGreaterThanOrEqual(1);
   });
 
+  it('does not stall on a delivery that hangs: it is redelivered after the ack wait and applied once', async () => {
+    let hung = 0;
+    await consume(
+      'orders',
+      { 'user.updated': recordEffect('orders') },
+      {
+        afterCommit: async () => {
+          if (hung++ === 0) await new Promise(() => {}); // stuck after the effect, before the ack
+        },
+      },
+    );
+    const stuck = newEvent(testEvent('user.updated', 'usr_stuck'));
+    const next = newEvent(testEvent('user.updated', 'usr_next'));
+    await harness.transport.publish([stuck]);
+    await eventually(
+      'the stuck delivery to come back',
+      async () => (await outcomes('orders', 'duplicate')) === 1,
+    );
+    await harness.transport.publish([next]);
+    await eventually('the next event', async () => (await database.effectCounts('orders')).has(next.id));
+    expect(await database.effectCounts('orders')).toEqual(
+      new Map([
+        [stuck.id, 1],
+        [next.id, 1],
+      ]),
+    );
+  });
+
   it('sends a poison event to the dead letters after the configured attempts, and keeps going', async () => {
     let poisonAttempts = 0;
     const handler: EventHandler<TestSchema> = async (trx, event) => {

@@ -200,12 +200,23 @@ export class InProcessBus implements EventTransport {
     }
     const subscriber = durable.subscribers[durable.turn++ % durable.subscribers.length]!;
     let outcome: 'done' | 'closed';
+    // Like JetStream's ack_wait: an attempt that neither settles nor fails in time is given up on
+    // and redelivered (if it completes later, the consumer's inbox absorbs the redelivery).
+    let timer: NodeJS.Timeout | undefined;
+    const ackWait = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`not acknowledged within ${options.ackWaitMs} ms`)),
+        options.ackWaitMs,
+      );
+    });
     try {
       outcome = await Promise.race([
         subscriber.handle(entry.event, { attempt }).then(() => 'done' as const),
         subscriber.closed,
+        ackWait,
       ]);
     } catch (error) {
+      clearTimeout(timer);
       metrics?.handlerFailures.inc(labels);
       if (error instanceof PoisonEventError || attempt >= options.maxDeliver) {
         this.#deadLetter(durable, entry, attempt, error);
@@ -224,16 +235,17 @@ export class InProcessBus implements EventTransport {
         'event handler failed; will redeliver',
       );
       // Wait out the backoff, unless the subscriber goes away meanwhile (another may take over).
-      let timer: NodeJS.Timeout | undefined;
+      let backoff: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise((resolve) => {
-          timer = setTimeout(resolve, delay);
+          backoff = setTimeout(resolve, delay);
         }),
         subscriber.closed,
       ]);
-      clearTimeout(timer);
+      clearTimeout(backoff);
       return;
     }
+    clearTimeout(timer);
     // A subscriber closed mid-delivery never acknowledged: the event is delivered again.
     if (outcome === 'done') this.#advance(durable);
   }

@@ -433,7 +433,9 @@ class NatsSubscription {
       return this.#deadLetter(msg, event, attempt - 1, new Error('no attempt completed'));
     }
     try {
-      await options.handle(event, { attempt });
+      // A handler that hangs must not stall the consumer: past ack_wait the server redelivers
+      // anyway, so the attempt counts as failed (it may still commit; the inbox absorbs that).
+      await withDeadline(options.ackWaitMs, options.handle(event, { attempt }));
     } catch (error) {
       this.#metrics?.handlerFailures.inc(labels);
       if (error instanceof PoisonEventError || attempt >= options.maxDeliver) {
@@ -530,6 +532,20 @@ class NatsSubscription {
         this.#drainTimeoutMs,
         messages.close().catch(() => {}),
       );
+  }
+}
+
+async function withDeadline<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not acknowledged within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
