@@ -96,6 +96,8 @@ export function createServer(options: ServerOptions): App {
   // JSON bodies: UTF-8 only, no duplicate member names, bounded nesting, no NUL (see json-body.ts).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
+  // Bodies are JSON only: a text/plain body would otherwise reach validation as a string (400, not 415).
+  app.removeContentTypeParser('text/plain');
   // ajv coerces a query value such as `1e309` to Infinity and then skips minimum/maximum, which only
   // apply to finite numbers: such a value would reach the database (a 500). Refuse it here.
   app.addHook('preHandler', async (request) => refuseNonFiniteNumbers(request.query));
