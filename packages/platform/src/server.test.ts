@@ -83,6 +83,16 @@ describe('the server factory turns every failure into the error envelope', () =>
     expect(fields).toEqual(['age', 'email', 'extra']);
   });
 
+  it('gives one detail per field even when a value breaks several rules', async () => {
+    const { response, body } = await call('/things', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'a@b.co', age: null }),
+    });
+    expect(response.status).toBe(400);
+    expect(body.error.details.map((detail: { field: string }) => detail.field)).toEqual(['age']);
+  });
+
   it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
     const { response, body } = await call('/things', {
       method: 'POST',

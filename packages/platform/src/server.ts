@@ -1,3 +1,5 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -56,11 +58,13 @@ export function createServer(options: ServerOptions): App {
     // Ids are checked by their schemas (a malformed one is a 404); the router should not refuse them first.
     routerOptions: { maxParamLength: 2048 },
     frameworkErrors: onFrameworkError,
-    ajv: {
-      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
-    },
   });
 
+  // JSON bodies are validated as sent (a null is not a 0); query strings, params and headers are text,
+  // so they are coerced to the declared types.
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyValidator : textValidator).compile(schema),
+  );
   const allowedMethods = trackAllowedMethods(app);
   const health = new HealthRegistry();
   app.decorate('health', health);
@@ -156,6 +160,10 @@ function onFrameworkError(error: FastifyError, request: FastifyRequest, reply: F
   sendError(new ApiError('NOT_FOUND'), request, reply);
 }
 
+const ajvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false } as const;
+const bodyValidator = addFormats.default(new Ajv.default({ ...ajvOptions, coerceTypes: false }));
+const textValidator = addFormats.default(new Ajv.default({ ...ajvOptions, coerceTypes: 'array' }));
+
 const malformedJsonCodes = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
 
 function sendError(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
@@ -197,7 +205,13 @@ function sendError(error: FastifyError | ApiError, request: FastifyRequest, repl
   return reply.code(500).send(errorBody('INTERNAL_ERROR', 'An internal error occurred', request.id));
 }
 
+/** One detail per bad field: a value can break several rules (or coercion can), the first one says enough. */
 function validationDetails(error: FastifyError): ErrorDetail[] {
+  const seen = new Set<string>();
+  return issueDetails(error).filter((detail) => !seen.has(detail.field) && seen.add(detail.field));
+}
+
+function issueDetails(error: FastifyError): ErrorDetail[] {
   const context = error.validationContext;
   return (error.validation ?? []).map((issue) => {
     const params = issue.params as Record<string, unknown>;
