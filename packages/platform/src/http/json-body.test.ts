@@ -86,5 +86,6 @@ describe('JSON bodies', () => {
     expect((await post('')).json().error.code).toBe('MALFORMED_JSON');
     expect((await post('{}', 'application/json; charset=utf-16')).statusCode).toBe(415);
     expect((await post('{}', 'application/json; charset=UTF-8')).statusCode).toBe(200);
+    expect((await post('{"a":1}', 'text/plain')).json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 });
