@@ -6,7 +6,8 @@
  *
  *   npx node bench/gateway.ts
  *
- * BENCH_DURATION (s per target, default 10), BENCH_CONNECTIONS (default 16), BENCH_WARMUP (s, default 3).
+ * BENCH_DURATION (s per target, default 12), BENCH_ROUNDS (turns the targets take, default 3),
+ * BENCH_CONNECTIONS (default 16), BENCH_WARMUP (s, default 3).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
@@ -17,9 +18,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const duration = Number(process.env.BENCH_DURATION ?? 10);
+const duration = Number(process.env.BENCH_DURATION ?? 12);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 async function freePort(): Promise<number> {
@@ -104,7 +106,22 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number, watch: Server[]) {
+interface Slice {
+  requests: number;
+  seconds: number;
+  latencies: number[];
+  errors: number;
+  non2xx: number;
+  cpuMs: Record<string, number>;
+}
+
+/** One stretch of load on one URL, with the CPU time each watched process spent meanwhile. */
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+  watch: Server[],
+): Promise<Slice> {
   const before = watch.map((server) => cpuMs(server.child.pid));
   // autocannon's own histogram has 1 ms steps; keep every latency, in fractions of a ms, for percentiles.
   const latencies: number[] = [];
@@ -114,19 +131,37 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
   });
   const result = await instance;
   const after = watch.map((server) => cpuMs(server.child.pid));
-  const sorted = Float64Array.from(latencies).sort();
-  const requests = result.requests.total;
-  const cpuPerRequestUs: Record<string, number> = {};
+  const spent: Record<string, number> = {};
   watch.forEach((server, index) => {
-    cpuPerRequestUs[server.name] = ((after[index] - before[index]) * 1000) / Math.max(1, requests);
+    spent[server.name] = after[index] - before[index];
   });
+  return {
+    requests: result.requests.total,
+    seconds,
+    latencies,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    cpuMs: spent,
+  };
+}
+
+function summarise(slices: Slice[]): Omit<Measured, 'target'> {
+  const requests = slices.reduce((sum, slice) => sum + slice.requests, 0);
+  const seconds = slices.reduce((sum, slice) => sum + slice.seconds, 0);
+  const sorted = Float64Array.from(slices.flatMap((slice) => slice.latencies)).sort();
+  const cpuPerRequestUs: Record<string, number> = {};
+  for (const slice of slices) {
+    for (const [name, ms] of Object.entries(slice.cpuMs)) {
+      cpuPerRequestUs[name] = (cpuPerRequestUs[name] ?? 0) + (ms * 1000) / Math.max(1, requests);
+    }
+  }
   return {
     requestsPerSecond: requests / seconds,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     p999: percentile(sorted, 0.999),
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    errors: slices.reduce((sum, slice) => sum + slice.errors, 0),
+    non2xx: slices.reduce((sum, slice) => sum + slice.non2xx, 0),
     cpuPerRequestUs,
   };
 }
@@ -232,14 +267,23 @@ try {
   ];
 
   const fixed = (value: number, digits = 2) => value.toFixed(digits);
-  console.log(`\n${connections} connections, ${duration} s per target after ${warmup} s of warm-up`);
+  console.log(
+    `\n${connections} connections, ${duration} s per target in ${rounds} turns, after ${warmup} s of warm-up`,
+  );
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`);
   for (const scenario of scenarios) {
-    const results: Measured[] = [];
-    for (const [target, url] of scenario.targets) {
-      await load(url, headers, warmup, []);
-      results.push({ target, ...(await load(url, headers, duration, scenario.processes)) });
+    // Targets take turns, a slice each per round, so a change in the machine's load touches all alike.
+    for (const [, url] of scenario.targets) await load(url, headers, warmup, []);
+    const slices: Slice[][] = scenario.targets.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const [index, [, url]] of scenario.targets.entries()) {
+        slices[index].push(await load(url, headers, duration / rounds, scenario.processes));
+      }
     }
+    const results: Measured[] = scenario.targets.map(([target], index) => ({
+      target,
+      ...summarise(slices[index]),
+    }));
     const names = scenario.processes.map((server) => server.name);
     console.log(`\n${scenario.title}\n`);
     console.log(
