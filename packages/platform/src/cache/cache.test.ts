@@ -229,4 +229,17 @@ describe('cache across instances on Redis', () => {
     expect((await a.getOrLoad('order-list', fresh.load, { ttl: hour }))?.value).toBe('new');
     expect(fresh.calls).toBe(1);
   });
+
+  it('keeps a tag set from growing with the keys of entries that expired', async () => {
+    const prefix = `test:cache:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const cache = track(new Cache({ store: new RedisCacheStore({ url: redisUrl, prefix }), name: 'test' }));
+    await cache.connect(5000);
+    for (let i = 0; i < 100; i++) await cache.set(`short:${i}`, 'x', { ttl: 50, tags: ['everyone'] });
+    await eventually(async () => (await admin.exists(`${prefix}e:short:99`)) === 0, 'the entries expire');
+    for (let i = 0; i < 100; i++) await cache.set(`long:${i}`, 'x', { ttl: hour, tags: ['everyone'] });
+    expect(await admin.scard(`${prefix}t:everyone`)).toBeLessThan(150);
+    await cache.invalidate(['everyone']);
+    expect(await cache.get('long:1')).toBeUndefined();
+  });
 });

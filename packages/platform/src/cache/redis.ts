@@ -17,7 +17,12 @@ import { bypass, type CacheEntry, type CacheMiss, type CacheSetOptions, type Cac
  * (Entries are reached through tag sets, not KEYS, so the scripts need one Redis, not a Cluster.)
  */
 
-/** Stores an entry if nothing it depends on was invalidated since the miss that loaded it. */
+/**
+ * Stores an entry if nothing it depends on was invalidated since the miss that loaded it. A tag set
+ * would keep the keys of expired entries while new ones keep it alive (`users`), so each addition
+ * also checks two random members and removes those whose entry is gone: the set stays within about
+ * twice its live entries, at the cost of a few lookups per miss.
+ */
 const writeScript = `
 local epoch = redis.call('GET', KEYS[1]) or ''
 local n = tonumber(ARGV[5])
@@ -30,6 +35,9 @@ end
 local ttl = tonumber(ARGV[3])
 redis.call('SET', KEYS[2], epoch .. '\\n' .. ARGV[4], 'PX', ttl)
 for i = 3 + n, #KEYS do
+  for _, member in ipairs(redis.call('SRANDMEMBER', KEYS[i], 2)) do
+    if redis.call('EXISTS', member) == 0 then redis.call('SREM', KEYS[i], member) end
+  end
   redis.call('SADD', KEYS[i], KEYS[2])
   if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
