@@ -766,6 +766,94 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** CartItemInput */
+        CartItemInput: {
+            /** @description Units wanted; 0 removes the product from the cart */
+            quantity: number;
+        };
+        /** CartV1 */
+        CartV1: {
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            items: components["schemas"]["CartV1Item"][];
+            /** @description Units in the cart */
+            itemCount: number;
+            /** @example 99.99 */
+            total: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
+        /** CartV1Item */
+        CartV1Item: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            productId: string;
+            name: string;
+            /** @example 99.99 */
+            unitPrice: number;
+            quantity: number;
+            /** @example 99.99 */
+            lineTotal: number;
+            /** @description Whether the product is still sold and has this many units in stock now */
+            available: boolean;
+        };
+        /** CartV2 */
+        CartV2: {
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            items: components["schemas"]["CartV2Item"][];
+            /** @description Units in the cart */
+            itemCount: number;
+            total: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
+        /** CartV2Item */
+        CartV2Item: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            productId: string;
+            name: string;
+            unitPrice: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            quantity: number;
+            lineTotal: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /** @description Whether the product is still sold and has this many units in stock now */
+            available: boolean;
+        };
+        /** CheckoutInput */
+        CheckoutInput: {
+            /** @description A note kept with the order */
+            note?: string;
+        };
         /** ErrorEnvelope */
         ErrorEnvelope: {
             error: {
@@ -809,9 +897,310 @@ export interface components {
                 use: "sig";
             }[];
         };
+        /** OrderItemV1 */
+        OrderItemV1: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            productId: string;
+            /** @description The product name when ordered */
+            name: string;
+            /** @example 99.99 */
+            unitPrice: number;
+            quantity: number;
+            /** @example 99.99 */
+            lineTotal: number;
+        };
+        /** OrderItemV2 */
+        OrderItemV2: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            productId: string;
+            /** @description The product name when ordered */
+            name: string;
+            unitPrice: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            quantity: number;
+            lineTotal: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+        };
+        /** OrderListItemV1 */
+        OrderListItemV1: {
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId?: string;
+            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
+            status?: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+            /** @example 99.99 */
+            total?: number;
+            /** @description Units ordered */
+            itemCount?: number;
+            note?: string | null;
+            /** @description Optimistic-locking version; send it back to change the order */
+            version?: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt?: string;
+        };
+        /** OrderListItemV2 */
+        OrderListItemV2: {
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId?: string;
+            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
+            status?: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+            total?: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /** @description Units ordered */
+            itemCount?: number;
+            note?: string | null;
+            /** @description Optimistic-locking version; send it back to change the order */
+            version?: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt?: string;
+        };
+        /** OrderStatusChange */
+        OrderStatusChange: {
+            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
+            status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+            /** @description Optimistic-locking version; send it back to change the order */
+            version?: number;
+        };
+        /** OrderV1 */
+        OrderV1: {
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
+            status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+            /** @example 99.99 */
+            total: number;
+            /** @description Units ordered */
+            itemCount: number;
+            note: string | null;
+            /** @description Optimistic-locking version; send it back to change the order */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
+        /** OrderV2 */
+        OrderV2: {
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
+            status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+            total: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /** @description Units ordered */
+            itemCount: number;
+            note: string | null;
+            /** @description Optimistic-locking version; send it back to change the order */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
         /** Probe */
         Probe: {
             status: "up" | "down";
+        };
+        /** ProductInputV1 */
+        ProductInputV1: {
+            /** @example Espresso cup */
+            name: string;
+            /** @example Porcelain, 90 ml */
+            description?: string;
+            /** @example 19.99 */
+            price: number;
+            /** @description Units available */
+            stock: number;
+        };
+        /** ProductInputV2 */
+        ProductInputV2: {
+            /** @example Espresso cup */
+            name: string;
+            /** @example Porcelain, 90 ml */
+            description?: string;
+            price: {
+                /** @example 1999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /** @description Units available */
+            stock: number;
+        };
+        /** ProductListItemV1 */
+        ProductListItemV1: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example Espresso cup */
+            name?: string;
+            /** @example Porcelain, 90 ml */
+            description?: string;
+            /** @example 19.99 */
+            price?: number;
+            /** @description Units available */
+            stock?: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt?: string;
+        };
+        /** ProductListItemV2 */
+        ProductListItemV2: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example Espresso cup */
+            name?: string;
+            /** @example Porcelain, 90 ml */
+            description?: string;
+            price?: {
+                /** @example 1999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /** @description Units available */
+            stock?: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt?: string;
+        };
+        /** ProductPatchV1 */
+        ProductPatchV1: {
+            /** @example Espresso cup */
+            name?: string;
+            description?: string | null;
+            /** @example 19.99 */
+            price?: number;
+            /** @description Units available */
+            stock?: number;
+        };
+        /** ProductPatchV2 */
+        ProductPatchV2: {
+            /** @example Espresso cup */
+            name?: string;
+            description?: string | null;
+            price?: {
+                /** @example 1999 */
+                amount?: number;
+                /** @example USD */
+                currency?: string;
+            };
+            /** @description Units available */
+            stock?: number;
+        };
+        /** ProductV1 */
+        ProductV1: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example Espresso cup */
+            name: string;
+            /** @example Porcelain, 90 ml */
+            description: string;
+            /** @example 19.99 */
+            price: number;
+            /** @description Units available */
+            stock: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
+        /** ProductV2 */
+        ProductV2: {
+            /** @example prd_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example Espresso cup */
+            name: string;
+            /** @example Porcelain, 90 ml */
+            description: string;
+            price: {
+                /** @example 1999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /** @description Units available */
+            stock: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
         };
         /** TokenPair */
         TokenPair: {
@@ -1565,31 +1954,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example ord_01h455vb4pex5vsknk084sn02q */
-                            id: string;
-                            /** @example usr_01h455vb4pex5vsknk084sn02q */
-                            userId?: string;
-                            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                            status?: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                            /** @example 99.99 */
-                            total?: number;
-                            /** @description Units ordered */
-                            itemCount?: number;
-                            note?: string | null;
-                            /** @description Optimistic-locking version; send it back to change the order */
-                            version?: number;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            createdAt?: string;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            updatedAt?: string;
-                        }[];
+                        data: components["schemas"]["OrderListItemV1"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -1633,31 +1998,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ord_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                        /** @example 99.99 */
-                        total: number;
-                        /** @description Units ordered */
-                        itemCount: number;
-                        note: string | null;
-                        /** @description Optimistic-locking version; send it back to change the order */
-                        version: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["OrderV1"];
                 };
             };
             401: components["responses"]["Error401V1"];
@@ -1684,18 +2025,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                    status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                    /** @description Optimistic-locking version; send it back to change the order */
-                    version?: number;
-                };
-                "application/merge-patch+json": {
-                    /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                    status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                    /** @description Optimistic-locking version; send it back to change the order */
-                    version?: number;
-                };
+                "application/json": components["schemas"]["OrderStatusChange"];
+                "application/merge-patch+json": components["schemas"]["OrderStatusChange"];
             };
         };
         responses: {
@@ -1711,31 +2042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ord_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                        /** @example 99.99 */
-                        total: number;
-                        /** @description Units ordered */
-                        itemCount: number;
-                        note: string | null;
-                        /** @description Optimistic-locking version; send it back to change the order */
-                        version: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["OrderV1"];
                 };
             };
             400: components["responses"]["Error400V1"];
@@ -1785,17 +2092,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            productId: string;
-                            /** @description The product name when ordered */
-                            name: string;
-                            /** @example 99.99 */
-                            unitPrice: number;
-                            quantity: number;
-                            /** @example 99.99 */
-                            lineTotal: number;
-                        }[];
+                        data: components["schemas"]["OrderItemV1"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -1855,28 +2152,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            id: string;
-                            /** @example Espresso cup */
-                            name?: string;
-                            /** @example Porcelain, 90 ml */
-                            description?: string;
-                            /** @example 19.99 */
-                            price?: number;
-                            /** @description Units available */
-                            stock?: number;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            createdAt?: string;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            updatedAt?: string;
-                        }[];
+                        data: components["schemas"]["ProductListItemV1"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -1907,16 +2183,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @example Espresso cup */
-                    name: string;
-                    /** @example Porcelain, 90 ml */
-                    description?: string;
-                    /** @example 19.99 */
-                    price: number;
-                    /** @description Units available */
-                    stock: number;
-                };
+                "application/json": components["schemas"]["ProductInputV1"];
             };
         };
         responses: {
@@ -1933,28 +2200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        /** @example 19.99 */
-                        price: number;
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV1"];
                 };
             };
             400: components["responses"]["Error400V1"];
@@ -1995,28 +2241,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        /** @example 19.99 */
-                        price: number;
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV1"];
                 };
             };
             404: components["responses"]["Error404V1"];
@@ -2039,16 +2264,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @example Espresso cup */
-                    name: string;
-                    /** @example Porcelain, 90 ml */
-                    description?: string;
-                    /** @example 19.99 */
-                    price: number;
-                    /** @description Units available */
-                    stock: number;
-                };
+                "application/json": components["schemas"]["ProductInputV1"];
             };
         };
         responses: {
@@ -2064,28 +2280,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        /** @example 19.99 */
-                        price: number;
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV1"];
                 };
             };
             400: components["responses"]["Error400V1"];
@@ -2149,24 +2344,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @example Espresso cup */
-                    name?: string;
-                    description?: string | null;
-                    /** @example 19.99 */
-                    price?: number;
-                    /** @description Units available */
-                    stock?: number;
-                };
-                "application/merge-patch+json": {
-                    /** @example Espresso cup */
-                    name?: string;
-                    description?: string | null;
-                    /** @example 19.99 */
-                    price?: number;
-                    /** @description Units available */
-                    stock?: number;
-                };
+                "application/json": components["schemas"]["ProductPatchV1"];
+                "application/merge-patch+json": components["schemas"]["ProductPatchV1"];
             };
         };
         responses: {
@@ -2182,28 +2361,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        /** @example 19.99 */
-                        price: number;
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV1"];
                 };
             };
             400: components["responses"]["Error400V1"];
@@ -2600,36 +2758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        items: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            productId: string;
-                            name: string;
-                            /** @example 99.99 */
-                            unitPrice: number;
-                            quantity: number;
-                            /** @example 99.99 */
-                            lineTotal: number;
-                            /** @description Whether the product is still sold and has this many units in stock now */
-                            available: boolean;
-                        }[];
-                        /** @description Units in the cart */
-                        itemCount: number;
-                        /** @example 99.99 */
-                        total: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["CartV1"];
                 };
             };
             401: components["responses"]["Error401V1"];
@@ -2656,10 +2785,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Units wanted; 0 removes the product from the cart */
-                    quantity: number;
-                };
+                "application/json": components["schemas"]["CartItemInput"];
             };
         };
         responses: {
@@ -2675,36 +2801,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        items: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            productId: string;
-                            name: string;
-                            /** @example 99.99 */
-                            unitPrice: number;
-                            quantity: number;
-                            /** @example 99.99 */
-                            lineTotal: number;
-                            /** @description Whether the product is still sold and has this many units in stock now */
-                            available: boolean;
-                        }[];
-                        /** @description Units in the cart */
-                        itemCount: number;
-                        /** @example 99.99 */
-                        total: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["CartV1"];
                 };
             };
             400: components["responses"]["Error400V1"];
@@ -2803,31 +2900,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example ord_01h455vb4pex5vsknk084sn02q */
-                            id: string;
-                            /** @example usr_01h455vb4pex5vsknk084sn02q */
-                            userId?: string;
-                            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                            status?: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                            /** @example 99.99 */
-                            total?: number;
-                            /** @description Units ordered */
-                            itemCount?: number;
-                            note?: string | null;
-                            /** @description Optimistic-locking version; send it back to change the order */
-                            version?: number;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            createdAt?: string;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            updatedAt?: string;
-                        }[];
+                        data: components["schemas"]["OrderListItemV1"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -2864,10 +2937,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description A note kept with the order */
-                    note?: string;
-                };
+                "application/json": components["schemas"]["CheckoutInput"];
             };
         };
         responses: {
@@ -2884,31 +2954,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ord_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                        /** @example 99.99 */
-                        total: number;
-                        /** @description Units ordered */
-                        itemCount: number;
-                        note: string | null;
-                        /** @description Optimistic-locking version; send it back to change the order */
-                        version: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["OrderV1"];
                 };
             };
             400: components["responses"]["Error400V1"];
@@ -3089,35 +3135,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example ord_01h455vb4pex5vsknk084sn02q */
-                            id: string;
-                            /** @example usr_01h455vb4pex5vsknk084sn02q */
-                            userId?: string;
-                            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                            status?: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                            total?: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            /** @description Units ordered */
-                            itemCount?: number;
-                            note?: string | null;
-                            /** @description Optimistic-locking version; send it back to change the order */
-                            version?: number;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            createdAt?: string;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            updatedAt?: string;
-                        }[];
+                        data: components["schemas"]["OrderListItemV2"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -3159,35 +3177,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ord_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                        total: {
-                            /** @example 9999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units ordered */
-                        itemCount: number;
-                        note: string | null;
-                        /** @description Optimistic-locking version; send it back to change the order */
-                        version: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["OrderV2"];
                 };
             };
             401: components["responses"]["Error401"];
@@ -3214,18 +3204,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                    status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                    /** @description Optimistic-locking version; send it back to change the order */
-                    version?: number;
-                };
-                "application/merge-patch+json": {
-                    /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                    status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                    /** @description Optimistic-locking version; send it back to change the order */
-                    version?: number;
-                };
+                "application/json": components["schemas"]["OrderStatusChange"];
+                "application/merge-patch+json": components["schemas"]["OrderStatusChange"];
             };
         };
         responses: {
@@ -3239,35 +3219,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ord_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                        total: {
-                            /** @example 9999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units ordered */
-                        itemCount: number;
-                        note: string | null;
-                        /** @description Optimistic-locking version; send it back to change the order */
-                        version: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["OrderV2"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -3315,25 +3267,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            productId: string;
-                            /** @description The product name when ordered */
-                            name: string;
-                            unitPrice: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            quantity: number;
-                            lineTotal: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                        }[];
+                        data: components["schemas"]["OrderItemV2"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -3391,32 +3325,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            id: string;
-                            /** @example Espresso cup */
-                            name?: string;
-                            /** @example Porcelain, 90 ml */
-                            description?: string;
-                            price?: {
-                                /** @example 1999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            /** @description Units available */
-                            stock?: number;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            createdAt?: string;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            updatedAt?: string;
-                        }[];
+                        data: components["schemas"]["ProductListItemV2"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -3447,20 +3356,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @example Espresso cup */
-                    name: string;
-                    /** @example Porcelain, 90 ml */
-                    description?: string;
-                    price: {
-                        /** @example 1999 */
-                        amount: number;
-                        /** @example USD */
-                        currency: string;
-                    };
-                    /** @description Units available */
-                    stock: number;
-                };
+                "application/json": components["schemas"]["ProductInputV2"];
             };
         };
         responses: {
@@ -3475,32 +3371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        price: {
-                            /** @example 1999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV2"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -3539,32 +3410,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        price: {
-                            /** @example 1999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV2"];
                 };
             };
             404: components["responses"]["Error404"];
@@ -3587,20 +3433,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @example Espresso cup */
-                    name: string;
-                    /** @example Porcelain, 90 ml */
-                    description?: string;
-                    price: {
-                        /** @example 1999 */
-                        amount: number;
-                        /** @example USD */
-                        currency: string;
-                    };
-                    /** @description Units available */
-                    stock: number;
-                };
+                "application/json": components["schemas"]["ProductInputV2"];
             };
         };
         responses: {
@@ -3614,32 +3447,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        price: {
-                            /** @example 1999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV2"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -3701,32 +3509,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @example Espresso cup */
-                    name?: string;
-                    description?: string | null;
-                    price?: {
-                        /** @example 1999 */
-                        amount?: number;
-                        /** @example USD */
-                        currency?: string;
-                    };
-                    /** @description Units available */
-                    stock?: number;
-                };
-                "application/merge-patch+json": {
-                    /** @example Espresso cup */
-                    name?: string;
-                    description?: string | null;
-                    price?: {
-                        /** @example 1999 */
-                        amount?: number;
-                        /** @example USD */
-                        currency?: string;
-                    };
-                    /** @description Units available */
-                    stock?: number;
-                };
+                "application/json": components["schemas"]["ProductPatchV2"];
+                "application/merge-patch+json": components["schemas"]["ProductPatchV2"];
             };
         };
         responses: {
@@ -3740,32 +3524,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example prd_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example Espresso cup */
-                        name: string;
-                        /** @example Porcelain, 90 ml */
-                        description: string;
-                        price: {
-                            /** @example 1999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units available */
-                        stock: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["ProductV2"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -4148,48 +3907,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        items: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            productId: string;
-                            name: string;
-                            unitPrice: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            quantity: number;
-                            lineTotal: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            /** @description Whether the product is still sold and has this many units in stock now */
-                            available: boolean;
-                        }[];
-                        /** @description Units in the cart */
-                        itemCount: number;
-                        total: {
-                            /** @example 9999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["CartV2"];
                 };
             };
             401: components["responses"]["Error401"];
@@ -4216,10 +3934,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Units wanted; 0 removes the product from the cart */
-                    quantity: number;
-                };
+                "application/json": components["schemas"]["CartItemInput"];
             };
         };
         responses: {
@@ -4233,48 +3948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        items: {
-                            /** @example prd_01h455vb4pex5vsknk084sn02q */
-                            productId: string;
-                            name: string;
-                            unitPrice: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            quantity: number;
-                            lineTotal: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            /** @description Whether the product is still sold and has this many units in stock now */
-                            available: boolean;
-                        }[];
-                        /** @description Units in the cart */
-                        itemCount: number;
-                        total: {
-                            /** @example 9999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["CartV2"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -4369,35 +4043,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            /** @example ord_01h455vb4pex5vsknk084sn02q */
-                            id: string;
-                            /** @example usr_01h455vb4pex5vsknk084sn02q */
-                            userId?: string;
-                            /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                            status?: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                            total?: {
-                                /** @example 9999 */
-                                amount: number;
-                                /** @example USD */
-                                currency: string;
-                            };
-                            /** @description Units ordered */
-                            itemCount?: number;
-                            note?: string | null;
-                            /** @description Optimistic-locking version; send it back to change the order */
-                            version?: number;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            createdAt?: string;
-                            /**
-                             * Format: date-time
-                             * @example 2024-01-15T10:30:00Z
-                             */
-                            updatedAt?: string;
-                        }[];
+                        data: components["schemas"]["OrderListItemV2"][];
                         pagination: {
                             total: number;
                             page: number | null;
@@ -4434,10 +4080,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description A note kept with the order */
-                    note?: string;
-                };
+                "application/json": components["schemas"]["CheckoutInput"];
             };
         };
         responses: {
@@ -4452,35 +4095,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ord_01h455vb4pex5vsknk084sn02q */
-                        id: string;
-                        /** @example usr_01h455vb4pex5vsknk084sn02q */
-                        userId: string;
-                        /** @description pending → paid → shipped → delivered; pending or paid → cancelled */
-                        status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                        total: {
-                            /** @example 9999 */
-                            amount: number;
-                            /** @example USD */
-                            currency: string;
-                        };
-                        /** @description Units ordered */
-                        itemCount: number;
-                        note: string | null;
-                        /** @description Optimistic-locking version; send it back to change the order */
-                        version: number;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @example 2024-01-15T10:30:00Z
-                         */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["OrderV2"];
                 };
             };
             400: components["responses"]["Error400"];

@@ -7,7 +7,7 @@ import { ProductId } from './products.ts';
 /** Most units of one product a cart holds. */
 export const maxCartQuantity = 1000;
 
-const cartItem = (money: TSchema, title: string) =>
+const cartItem = (money: TSchema, name: string) =>
   Type.Object(
     {
       productId: ProductId,
@@ -19,20 +19,20 @@ const cartItem = (money: TSchema, title: string) =>
         description: 'Whether the product is still sold and has this many units in stock now',
       }),
     },
-    { additionalProperties: false, title },
+    { additionalProperties: false, $id: name, title: name },
   );
 
-const cart = (money: TSchema, title: string) =>
+const cart = (money: TSchema, name: string) =>
   Type.Object(
     {
       userId: PublicId('usr'),
-      items: Type.Array(cartItem(money, `${title}Item`), { maxItems: 1000 }),
+      items: Type.Array(cartItem(money, `${name}Item`), { maxItems: 1000 }),
       itemCount: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Units in the cart' }),
       total: money,
       createdAt: Timestamp,
       updatedAt: Timestamp,
     },
-    { additionalProperties: false, title },
+    { additionalProperties: false, $id: name, title: name },
   );
 
 export const CartV1 = cart(MoneyV1, 'CartV1');
@@ -46,7 +46,7 @@ export const CartItemInput = Type.Object(
       description: 'Units wanted; 0 removes the product from the cart',
     }),
   },
-  { additionalProperties: false, title: 'CartItemInput' },
+  { additionalProperties: false, $id: 'CartItemInput', title: 'CartItemInput' },
 );
 
 const cartParams = Type.Object(

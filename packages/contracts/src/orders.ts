@@ -18,36 +18,34 @@ const Version = Type.Integer({
   description: 'Optimistic-locking version; send it back to change the order',
 });
 
-const order = (money: TSchema, title: string) =>
-  Type.Object(
-    {
-      id: OrderId,
-      userId: PublicId('usr'),
-      status: OrderStatus,
-      total: money,
-      itemCount: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Units ordered' }),
-      note: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
-      version: Version,
-      createdAt: Timestamp,
-      updatedAt: Timestamp,
-    },
-    { additionalProperties: false, title },
-  );
+const orderProperties = (money: TSchema) => ({
+  id: OrderId,
+  userId: PublicId('usr'),
+  status: OrderStatus,
+  total: money,
+  itemCount: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Units ordered' }),
+  note: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
+  version: Version,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const order = (money: TSchema, name: string) =>
+  Type.Object(orderProperties(money), { additionalProperties: false, $id: name, title: name });
 
 export const OrderV1 = order(MoneyV1, 'OrderV1');
 export const OrderV2 = order(MoneyV2, 'OrderV2');
 
 /** A list item: `fields` may leave out anything but the id. */
-const orderListItem = (money: TSchema, title: string) =>
-  Type.Composite(
-    [Type.Pick(order(money, title), ['id']), Type.Partial(Type.Omit(order(money, title), ['id']))],
-    {
-      additionalProperties: false,
-      title,
-    },
+const orderListItem = (money: TSchema, name: string) => {
+  const { id, ...rest } = orderProperties(money);
+  return Type.Object(
+    { id, ...Type.Partial(Type.Object(rest)).properties },
+    { additionalProperties: false, $id: name, title: name },
   );
+};
 
-const orderItem = (money: TSchema, title: string) =>
+const orderItem = (money: TSchema, name: string) =>
   Type.Object(
     {
       productId: ProductId,
@@ -56,7 +54,7 @@ const orderItem = (money: TSchema, title: string) =>
       quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
       lineTotal: money,
     },
-    { additionalProperties: false, title },
+    { additionalProperties: false, $id: name, title: name },
   );
 
 export const OrderItemV1 = orderItem(MoneyV1, 'OrderItemV1');
@@ -64,7 +62,7 @@ export const OrderItemV2 = orderItem(MoneyV2, 'OrderItemV2');
 
 export const CheckoutInput = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 500, description: 'A note kept with the order' })) },
-  { additionalProperties: false, title: 'CheckoutInput' },
+  { additionalProperties: false, $id: 'CheckoutInput', title: 'CheckoutInput' },
 );
 
 export const OrderStatusChange = Type.Object(
@@ -72,7 +70,7 @@ export const OrderStatusChange = Type.Object(
     status: OrderStatus,
     version: Type.Optional(Version),
   },
-  { additionalProperties: false, title: 'OrderStatusChange' },
+  { additionalProperties: false, $id: 'OrderStatusChange', title: 'OrderStatusChange' },
 );
 
 export const orderSortKeys = ['createdAt', 'total'] as const;

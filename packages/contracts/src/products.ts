@@ -22,44 +22,42 @@ const Name = Type.String({ minLength: 1, maxLength: 200, examples: ['Espresso cu
 const Description = Type.String({ maxLength: 2000, examples: ['Porcelain, 90 ml'] });
 const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Units available' });
 
-const product = (price: TSchema, title: string) =>
-  Type.Object(
-    {
-      id: ProductId,
-      name: Name,
-      description: Description,
-      price,
-      stock: Stock,
-      createdAt: Timestamp,
-      updatedAt: Timestamp,
-    },
-    { additionalProperties: false, title },
-  );
+const productProperties = (price: TSchema) => ({
+  id: ProductId,
+  name: Name,
+  description: Description,
+  price,
+  stock: Stock,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const product = (price: TSchema, name: string) =>
+  Type.Object(productProperties(price), { additionalProperties: false, $id: name, title: name });
 
 export const ProductV1 = product(PriceV1, 'ProductV1');
 export const ProductV2 = product(PriceV2, 'ProductV2');
 
 /** A list item: `fields` may leave out anything but the id. */
-const productListItem = (price: TSchema, title: string) =>
-  Type.Composite(
-    [Type.Pick(product(price, title), ['id']), Type.Partial(Type.Omit(product(price, title), ['id']))],
-    {
-      additionalProperties: false,
-      title,
-    },
+const productListItem = (price: TSchema, name: string) => {
+  const { id, ...rest } = productProperties(price);
+  return Type.Object(
+    { id, ...Type.Partial(Type.Object(rest)).properties },
+    { additionalProperties: false, $id: name, title: name },
   );
+};
 
-const input = (price: TSchema, title: string) =>
+const input = (price: TSchema, name: string) =>
   Type.Object(
     { name: Name, description: Type.Optional(Description), price, stock: Stock },
-    { additionalProperties: false, title },
+    { additionalProperties: false, $id: name, title: name },
   );
 
 export const ProductInputV1 = input(PriceV1, 'ProductInputV1');
 export const ProductInputV2 = input(PriceV2, 'ProductInputV2');
 
 /** JSON Merge Patch of a product: members given replace, `description: null` clears it. */
-const patch = (price: TSchema, title: string) =>
+const patch = (price: TSchema, name: string) =>
   Type.Object(
     {
       name: Type.Optional(Name),
@@ -67,7 +65,7 @@ const patch = (price: TSchema, title: string) =>
       price: Type.Optional(price),
       stock: Type.Optional(Stock),
     },
-    { additionalProperties: false, title },
+    { additionalProperties: false, $id: name, title: name },
   );
 
 export const ProductPatchV1 = patch(PriceV1, 'ProductPatchV1');

@@ -1,4 +1,5 @@
 import { createTokenVerifier } from '@armature/platform';
+import { ContractViolation, projectContract } from '../../../../test/support/contract.ts';
 import { freshStore } from '../../../../test/support/databases.ts';
 import {
   createTokenMinter,
@@ -9,6 +10,9 @@ import {
 } from '../../../../test/support/tokens.ts';
 import { startOrdersService } from '../app.ts';
 import { readOrdersConfig } from '../config.ts';
+
+/** Headers the gateway adds to every answer (rate limits, v1's deprecation notice). */
+const edgeHeaders = /^missing header (X-RateLimit-(Limit|Remaining|Reset)|Deprecation|Sunset)$/;
 
 export interface Reply {
   status: number;
@@ -64,7 +68,18 @@ export async function startTestOrders(label: string, env: Record<string, string>
     }
     const response = await fetch(`${service.url}${path}`, { method, headers, body });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    const reply = {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
+    // Every answer must keep the API contract, but for the headers only the gateway adds.
+    const observed = { method, path, status: reply.status, headers: reply.headers, body: reply.body };
+    const violations = projectContract()
+      .violations(observed)
+      .filter((violation) => !edgeHeaders.test(violation));
+    if (violations.length > 0) throw new ContractViolation(observed, violations);
+    return reply;
   };
 
   return {
