@@ -63,21 +63,22 @@ export const rateLimit = fp(
       );
     });
 
-    app.addHook('preHandler', async (request, reply) => {
-      if (request.method !== 'POST' || request.api?.path !== '/auth/login') return;
+    app.addHook('preHandler', (request, reply, done) => {
+      if (request.method !== 'POST' || request.api?.path !== '/auth/login') return done();
+      takeLogin(request).then((result) => done(apply(reply, result)), done);
+    });
+
+    async function takeLogin(request: FastifyRequest): Promise<TokenBucketResult> {
       const key = `login:${request.ip}:${emailDigest(request)}`;
-      let result: TokenBucketResult;
       try {
-        result = await store.take(key, login);
+        return await store.take(key, login);
       } catch (error) {
         if (!shared) throw error;
         metrics.rateLimitStoreErrors.inc({ bucket: 'login', outcome: 'in_process' });
         outage.failed(error);
-        result = loginFallback.take(key, login);
+        return loginFallback.take(key, login);
       }
-      const refused = apply(reply, result);
-      if (refused) throw refused;
-    });
+    }
   },
   { name: 'gateway-rate-limit', dependencies: ['gateway-edge-auth'] },
 );
