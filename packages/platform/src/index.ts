@@ -1,6 +1,7 @@
 export * from './auth/index.ts';
 export * from './config.ts';
 export * from './db/database.ts';
+export * from './db/metrics.ts';
 export * from './db/migrate.ts';
 export * from './errors.ts';
 export * from './events/index.ts';

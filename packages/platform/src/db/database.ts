@@ -9,9 +9,23 @@ import { PGliteDialect } from './pglite-dialect.ts';
 // int8 (counts, money totals) as numbers: every value we store fits in 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
 
+/** Connections of a database handle, for the `db_pool_*` gauges. */
+export interface PoolUse {
+  /** Connections open (PGlite: its one connection). */
+  total: number;
+  /** Open connections no query holds. */
+  idle: number;
+  /** Queries and transactions waiting for a connection. */
+  waiting: number;
+  /** The most connections the pool opens. */
+  max: number;
+}
+
 export interface Database<Schema> {
   db: Kysely<Schema>;
   kind: 'pglite' | 'postgres';
+  /** How the connections are used right now. */
+  pool(): PoolUse;
   /** A round trip to the database, for health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,9 +51,10 @@ export async function openDatabase<Schema>(options: DatabaseOptions): Promise<Da
 }
 
 function openPostgres<Schema>(options: DatabaseOptions): Database<Schema> {
+  const max = options.poolSize ?? 10;
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolSize ?? 10,
+    max,
     connectionTimeoutMillis: 3000,
     idleTimeoutMillis: 30_000,
   });
@@ -49,6 +64,7 @@ function openPostgres<Schema>(options: DatabaseOptions): Database<Schema> {
   return {
     db,
     kind: 'postgres',
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     ping: async () => void (await sql`select 1`.execute(db)),
     close: () => db.destroy(),
   };
@@ -61,10 +77,12 @@ async function openPglite<Schema>(options: DatabaseOptions): Promise<Database<Sc
     await mkdir(dataDir, { recursive: true });
   }
   const client = await PGlite.create(dataDir, { parsers: { 20: (value: string) => Number(value) } });
-  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  const dialect = new PGliteDialect(client);
+  const db = new Kysely<Schema>({ dialect });
   return {
     db,
     kind: 'pglite',
+    pool: () => ({ total: 1, idle: dialect.use.held ? 0 : 1, waiting: dialect.use.waiting, max: 1 }),
     ping: async () => void (await sql`select 1`.execute(db)),
     close: () => db.destroy(),
   };

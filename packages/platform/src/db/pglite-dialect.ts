@@ -18,14 +18,19 @@ import {
  */
 export class PGliteDialect implements Dialect {
   readonly #client: PGlite;
+  readonly #use: ConnectionUse = { held: false, waiting: 0 };
   constructor(client: PGlite) {
     this.#client = client;
+  }
+  /** The one connection: whether a query or transaction holds it, and how many wait for it. */
+  get use(): Readonly<ConnectionUse> {
+    return this.#use;
   }
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.#client);
+    return new PGliteDriver(this.#client, this.#use);
   }
   createIntrospector(db: Kysely<unknown>) {
     return new PostgresIntrospector(db);
@@ -35,13 +40,20 @@ export class PGliteDialect implements Dialect {
   }
 }
 
+interface ConnectionUse {
+  held: boolean;
+  waiting: number;
+}
+
 class PGliteDriver implements Driver {
   readonly #client: PGlite;
   readonly #connection: PGliteConnection;
+  readonly #use: ConnectionUse;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(client: PGlite) {
+  constructor(client: PGlite, use: ConnectionUse) {
     this.#client = client;
+    this.#use = use;
     this.#connection = new PGliteConnection(client);
   }
 
@@ -55,8 +67,14 @@ class PGliteDriver implements Driver {
     this.#queue = new Promise<void>((resolve) => {
       release = resolve;
     });
+    this.#use.waiting++;
     await previous;
-    this.#connection.release = release;
+    this.#use.waiting--;
+    this.#use.held = true;
+    this.#connection.release = () => {
+      this.#use.held = false;
+      release();
+    };
     return this.#connection;
   }
 
