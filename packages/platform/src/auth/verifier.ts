@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  type FlattenedJWSInput,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
+import { LRUCache } from 'lru-cache';
 import { ApiError } from '../errors.ts';
 
 export type Role = 'member' | 'admin';
@@ -23,6 +30,18 @@ export interface VerifierOptions {
   jwks: string | JWTVerifyGetKey;
   issuer: string;
   audience: string;
+  /**
+   * Verified tokens remembered, so a caller's next request skips the signature check (default
+   * 10,000; 0 turns it off). An entry is never used past the token's `exp`, nor once the key that
+   * signed it is no longer published.
+   */
+  cacheSize?: number;
+}
+
+interface VerifiedToken {
+  principal: Principal;
+  header: Parameters<JWTVerifyGetKey>[0];
+  input: FlattenedJWSInput;
 }
 
 /** Only asymmetric algorithms: `none` and HMAC (a public key used as a shared secret) are refused. */
@@ -42,10 +61,32 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     typeof options.jwks === 'string'
       ? createRemoteJWKSet(new URL(options.jwks), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
       : options.jwks;
+  const size = options.cacheSize ?? 10_000;
+  const verified = size > 0 ? new LRUCache<string, VerifiedToken>({ max: size }) : undefined;
+
+  /** A token verified before, not expired, whose key is still published; else undefined. */
+  async function remembered(token: string): Promise<Principal | undefined> {
+    const entry = verified?.get(token);
+    if (!entry) return undefined;
+    if (entry.principal.exp * 1000 > Date.now()) {
+      try {
+        // A key lookup (a map read for a known key id), not a signature check.
+        await getKey(entry.header, entry.input);
+        return entry.principal;
+      } catch {
+        // The key is gone: verify in full, which refuses the token.
+      }
+    }
+    verified?.delete(token);
+    return undefined;
+  }
+
   return {
     async verify(token) {
+      const known = await remembered(token);
+      if (known) return known;
       try {
-        const { payload } = await jwtVerify(token, getKey, {
+        const { payload, protectedHeader } = await jwtVerify(token, getKey, {
           issuer: options.issuer,
           audience: options.audience,
           algorithms,
@@ -59,13 +100,23 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + 5) {
           throw unauthorized('INVALID_TOKEN', 'The access token was issued in the future');
         }
-        return {
+        const principal: Principal = {
           userId: payload.sub,
           email: payload.email,
           roles,
           exp: payload.exp!,
           isAdmin: roles.includes('admin'),
         };
+        const ttl = principal.exp * 1000 - Date.now();
+        if (verified && ttl > 0) {
+          const [header = '', body = '', signature = ''] = token.split('.');
+          verified.set(
+            token,
+            { principal, header: protectedHeader, input: { protected: header, payload: body, signature } },
+            { ttl },
+          );
+        }
+        return principal;
       } catch (error) {
         if (error instanceof ApiError) throw error;
         if (error instanceof joseErrors.JWTExpired)
