@@ -1,6 +1,7 @@
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { ListOf, listQueryProperties, PublicId, Timestamp } from './common.ts';
 import { MoneyV2 } from './money.ts';
+import { defineOperations } from './operation.ts';
 
 /**
  * Domain events: what a service tells the others after a state change. The envelope is the same for
@@ -198,3 +199,25 @@ export const EventListQuery = Type.Object(
 export type EventListQuery = Static<typeof EventListQuery>;
 
 export const EventList = ListOf(DomainEvent);
+
+export const eventsOperations = defineOperations({
+  listEvents: {
+    operationId: 'listEvents',
+    service: 'users',
+    method: 'GET',
+    path: '/events',
+    summary: 'Recent domain events (admin), newest first',
+    description:
+      'Each service lists the events it published, from its outbox (kept for the retention period). ' +
+      'Through the gateway, the filter names the source: `type=user.*` or `aggregateId=usr_…` reads the ' +
+      'users service, `type=order.*` or `aggregateId=ord_…` the orders service; a request naming ' +
+      'neither is a 400. Offset (`page`) or keyset (`cursor`) pagination. Money in events is always ' +
+      'integer minor units, whatever the API version.',
+    tags: ['Events'],
+    access: 'admin',
+    query: EventListQuery,
+    responses: { 200: EventList },
+    errors: [400, 401, 403],
+    list: true,
+  },
+});
