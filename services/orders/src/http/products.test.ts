@@ -216,6 +216,29 @@ describe(`products (${mode})`, () => {
       expect(names(listed.body).filter((name) => name === 'Tamper')).toHaveLength(1);
     });
 
+    it('refuses the same Idempotency-Key for a different product with 409', async () => {
+      const send = (name: string) =>
+        orders.call('POST', '/v1/products', {
+          token: orders.admin.token,
+          headers: { 'idempotency-key': 'create-reused' },
+          body: { name, price: 3, stock: 1 },
+        });
+      expect((await send('Spoon')).status).toBe(201);
+      const other = await send('Fork');
+      expect(other.status).toBe(409);
+      expect(other.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
+    });
+
+    it('refuses a body that is not JSON with 415', async () => {
+      const reply = await orders.call('POST', '/v1/products', {
+        token: orders.admin.token,
+        headers: { 'content-type': 'text/plain' },
+        body: 'name=Spoon',
+      });
+      expect(reply.status).toBe(415);
+      expect(reply.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+
     it('replaces a product with PUT', async () => {
       const id = (await orders.product({ name: 'Scale', amount: 2500, stock: 4 })).id;
       const reply = await orders.call('PUT', `/v2/products/${id}`, {
