@@ -12,4 +12,5 @@ export * from './main.ts';
 export * from './metrics.ts';
 export * from './server.ts';
 export * from './service.ts';
+export * from './tracing.ts';
 export * from './version.ts';

@@ -14,6 +14,7 @@ import { parseJsonBody } from './http/json-body.ts';
 import { loggerOptions } from './logger.ts';
 import { registerMetrics } from './metrics.ts';
 import { requestIdFrom } from './request-id.ts';
+import { registerTracing } from './tracing.ts';
 
 export interface ServerOptions {
   service: string;
@@ -68,6 +69,8 @@ export function createServer(options: ServerOptions): App {
   const allowedMethods = trackAllowedMethods(app);
   const health = new HealthRegistry();
   app.decorate('health', health);
+  // First of the onRequest hooks, so the span covers auth and rate limits too.
+  registerTracing(app, options.service);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
