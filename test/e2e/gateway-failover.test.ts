@@ -40,6 +40,14 @@ afterAll(async () => {
   await Promise.all([instanceA?.stop('SIGKILL'), instanceB?.stop('SIGKILL')]);
 });
 
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
 /** Whether the gateway sends traffic to instance `a` right now (its gauge). */
 async function aInRotation(): Promise<boolean> {
   const metric = await gateway.app.gatewayMetrics.registry
@@ -64,9 +72,17 @@ describe('an instance dying under load', () => {
         }
       }
     };
+    // Both instances up (asking /health probes them again, in case a first probe met a slow start).
+    await waitFor(async () => {
+      const report = (await (await fetch(`${gateway.url}/health`)).json()) as {
+        checks: Record<string, { status: string }>;
+      };
+      const checks = report.checks;
+      return checks['orders-1'].status === 'up' && checks['orders-2'].status === 'up';
+    });
     const workers = Array.from({ length: 8 }, worker);
-
-    await sleep(800);
+    await waitFor(async () => new Set(outcomes.map((outcome) => outcome.instance)).size === 2);
+    await sleep(300);
     expect(new Set(outcomes.map((outcome) => outcome.instance))).toEqual(new Set(['a', 'b']));
 
     const killedAt = performance.now();

@@ -17,7 +17,7 @@ export interface RunningProcess {
 export function startProcess(
   entry: string,
   env: Record<string, string>,
-  timeoutMs = 20_000,
+  timeoutMs = 50_000,
 ): Promise<RunningProcess> {
   const child = spawn(process.execPath, [entry], {
     env: { ...process.env, ...env },
