@@ -1,7 +1,9 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Kysely, Transaction } from 'kysely';
+import type { Tracing } from '../tracing.ts';
 import { type EventEnvelope, eventUuid, PoisonEventError } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
@@ -27,6 +29,8 @@ export interface InboxConsumerOptions<DB> {
   schemas?: Record<string, TSchema>;
   log?: EventLog;
   metrics?: EventMetrics;
+  /** When tracing is on: a CONSUMER span per event, the child of the request that wrote it. */
+  tracing?: Tracing;
   /**
    * Runs after the transaction committed and before the delivery is acknowledged. Tests use it to
    * stand in for a crash at the worst moment (effect done, ack not sent).
@@ -76,20 +80,42 @@ export function inboxHandler<DB>(
     const eventId = eventUuid(event.id);
     if (!eventId) throw new PoisonEventError(`"${event.id}" is not an event id`);
 
+    const span = options.tracing?.startSpan(`${event.type} process`, {
+      kind: SpanKind.CONSUMER,
+      traceparent: event.traceparent,
+      attributes: {
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': event.type,
+        'messaging.consumer.group.name': options.name,
+        'messaging.message.id': event.id,
+        'armature.delivery_attempt': delivery.attempt,
+      },
+    });
     // Events the handler writes carry the trace of the event that caused them.
-    const outcome = await withTraceparent(event.traceparent, () =>
-      db.transaction().execute(async (trx): Promise<HandleOutcome> => {
-        const recorded = await trx
-          .insertInto('inbox')
-          .values({ event_id: eventId, consumer: options.name, event_type: event.type })
-          .onConflict((conflict) => conflict.columns(['event_id', 'consumer']).doNothing())
-          .returning('event_id')
-          .executeTakeFirst();
-        if (!recorded) return 'duplicate';
-        await handler(trx as unknown as Transaction<DB>, event);
-        return 'handled';
-      }),
-    );
+    const traceparent = span ? options.tracing!.traceparentOf(span) : event.traceparent;
+    let outcome: HandleOutcome;
+    try {
+      outcome = await withTraceparent(traceparent, () =>
+        db.transaction().execute(async (trx): Promise<HandleOutcome> => {
+          const recorded = await trx
+            .insertInto('inbox')
+            .values({ event_id: eventId, consumer: options.name, event_type: event.type })
+            .onConflict((conflict) => conflict.columns(['event_id', 'consumer']).doNothing())
+            .returning('event_id')
+            .executeTakeFirst();
+          if (!recorded) return 'duplicate';
+          await handler(trx as unknown as Transaction<DB>, event);
+          return 'handled';
+        }),
+      );
+      span?.setAttribute('armature.outcome', outcome);
+    } catch (error) {
+      span?.recordException(error as Error);
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span?.end();
+    }
     options.metrics?.consumed.inc({ ...labels, outcome });
     log.debug({ ...labels, eventId: event.id, attempt: delivery.attempt, outcome }, 'event consumed');
     await options.afterCommit?.(event, outcome);

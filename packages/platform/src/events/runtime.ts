@@ -82,6 +82,7 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
         db: options.database.db,
         log,
         metrics,
+        tracing: app.tracing,
         maxDeliver: config.maxDeliver,
         backoffMs: config.retryBackoffMs,
         ackWaitMs: config.ackWaitMs,
