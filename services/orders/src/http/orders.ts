@@ -27,11 +27,26 @@ import { idempotencyClaim } from './idempotency-key.ts';
 import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
 import { type OrdersContext, registerOperation } from './routes.ts';
 
+/**
+ * Public ids of the users seen lately. Every row of a user's list names the same user, and encoding
+ * an id is a measurable part of rendering a page; the map is bounded by clearing it when full.
+ */
+const publicUserIds = new Map<string, string>();
+function publicUserId(uuid: string): string {
+  let id = publicUserIds.get(uuid);
+  if (id === undefined) {
+    if (publicUserIds.size >= 10_000) publicUserIds.clear();
+    id = toPublicId('user', uuid);
+    publicUserIds.set(uuid, id);
+  }
+  return id;
+}
+
 /** An order row as the API shows it; also renders the JSON snapshot an idempotent replay stores. */
 export function orderView(row: OrderRow, version: ApiVersion) {
   return {
     id: toPublicId('order', row.id),
-    userId: toPublicId('user', row.user_id),
+    userId: publicUserId(row.user_id),
     status: row.status,
     total: moneyView(row.total_amount, row.currency, version),
     itemCount: row.item_count,
@@ -112,7 +127,7 @@ async function visibleOrder(context: OrdersContext, request: FastifyRequest): Pr
   const { id } = request.params as { id: string };
   const order = await findOrder(context.db, requirePublicId('order', id));
   const principal = principalOf(request);
-  if (!order || (!principal.isAdmin && toPublicId('user', order.user_id) !== principal.userId)) {
+  if (!order || (!principal.isAdmin && publicUserId(order.user_id) !== principal.userId)) {
     throw new ApiError('NOT_FOUND');
   }
   return order;
