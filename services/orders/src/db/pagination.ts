@@ -34,6 +34,8 @@ export function orderColumns<K extends string>(
 /**
  * Runs one page of a filtered query and its total. `filtered` carries the filters only; the page
  * query adds the keyset condition, the order and limit + 1 (the extra row says whether more follow).
+ * The total rides on the page as an uncorrelated subquery (PostgreSQL runs it once), so a page is one
+ * round trip; only an empty page asks for the total on its own.
  */
 export async function fetchPage<DB, TB extends keyof DB, Row>(
   filtered: SelectQueryBuilder<DB, TB, object>,
@@ -41,7 +43,8 @@ export async function fetchPage<DB, TB extends keyof DB, Row>(
   order: KeysetColumn[],
   params: { limit: number; offset?: number; after?: unknown[] },
 ): Promise<Page<Row>> {
-  let query = select(filtered);
+  const count = filtered.select(sql<number>`count(*)::int`.as('total'));
+  let query = select(filtered).select(count.as('__total'));
   if (params.after) {
     const after = params.after;
     query = query.where((eb) => keysetAfter(eb, order, after));
@@ -49,14 +52,12 @@ export async function fetchPage<DB, TB extends keyof DB, Row>(
   for (const { column, direction } of order) query = query.orderBy(sql.ref(column), direction);
   query = query.limit(params.limit + 1);
   if (params.offset) query = query.offset(params.offset);
-  const [rows, count] = await Promise.all([
-    query.execute(),
-    filtered.select(sql<number>`count(*)::int`.as('total')).executeTakeFirstOrThrow(),
-  ]);
+  const found = (await query.execute()) as Array<Row & { __total: number }>;
+  const total =
+    found.length > 0
+      ? found[0]!.__total
+      : ((await count.executeTakeFirstOrThrow()) as { total: number }).total;
+  const rows = found.map(({ __total, ...row }) => row as Row);
   const hasMore = rows.length > params.limit;
-  return {
-    rows: hasMore ? rows.slice(0, params.limit) : rows,
-    total: (count as { total: number }).total,
-    hasMore,
-  };
+  return { rows: hasMore ? rows.slice(0, params.limit) : rows, total, hasMore };
 }
