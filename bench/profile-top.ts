@@ -59,14 +59,24 @@ for (const [id, us] of selfUs) {
   areas.set(name, (areas.get(name) ?? 0) + us);
 }
 
-const percent = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
-process.stdout.write(
-  `${(total / 1e6).toFixed(2)} s of samples in ${file}\n\nby package or folder (self time):\n`,
-);
-for (const [name, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
-  process.stdout.write(`  ${percent(us)}  ${name}\n`);
-}
-process.stdout.write('\ntop frames (self time):\n');
-for (const [name, us] of [...frames].sort((a, b) => b[1] - a[1]).slice(0, Number(count))) {
-  process.stdout.write(`  ${percent(us)}  ${name}\n`);
-}
+// Shares of the time the process was busy: idle time (waiting for I/O) is left out.
+const idle = frames.get('(idle)') ?? 0;
+const busy = total - idle;
+frames.delete('(idle)');
+areas.set('(native / V8)', (areas.get('(native / V8)') ?? 0) - idle);
+const percent = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
+const top = (map: Map<string, number>, n: number) =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, us]) => `  ${percent(us)}  ${name}`);
+const lines = [
+  `${(total / 1e6).toFixed(2)} s of samples in ${file}, ${(busy / 1e6).toFixed(2)} s of them busy; shares of the busy time:`,
+  '',
+  'by package or folder (self time):',
+  ...top(areas, 15),
+  '',
+  'top frames (self time):',
+  ...top(frames, Number(count)),
+];
+process.stdout.write(`${lines.join('\n')}\n`);

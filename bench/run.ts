@@ -339,7 +339,14 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
       return server;
     };
     const bare = await start('bare', 'bench/support/bare-server.ts', { BARE_RESPONSES: responsesFile });
+    // In front of the bare server, one gateway with in-process rate limits (what a single gateway
+    // runs with) and one with the shared Redis buckets of the scale-out topology.
     const gatewayBare = await start('gateway-bare', 'services/gateway/src/main.ts', {
+      USERS_SERVICE_URLS: bare.url,
+      ORDERS_SERVICE_URLS: bare.url,
+      REDIS_URL: '',
+    });
+    const gatewayBareRedis = await start('gateway-bare-redis', 'services/gateway/src/main.ts', {
       USERS_SERVICE_URLS: bare.url,
       ORDERS_SERVICE_URLS: bare.url,
     });
@@ -457,9 +464,16 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
       await measure({
         ...base,
         id: 'proxy.gateway',
-        target: 'the gateway (JWT, rate limit)',
+        target: 'the gateway (JWT, in-process rate limit)',
         origin: gatewayBare.url,
         probes: [loadgen, childProbe('gateway', gatewayBare.child), p.bare],
+      });
+      await measure({
+        ...base,
+        id: 'proxy.gateway-redis',
+        target: 'the gateway (JWT, rate limit in Redis)',
+        origin: gatewayBareRedis.url,
+        probes: [loadgen, childProbe('gateway', gatewayBareRedis.child), p.bare, redis],
       });
       if (nginxBare)
         await measure({
@@ -798,18 +812,30 @@ const ratioSpecs: RatioSpec[] = [
     target: { op: '<', threshold: 1 },
   },
   {
-    name: 'proxy-bound: gateway / nginx-light',
+    name: 'proxy-bound: gateway (in-process rate limits) / nginx-light',
     kind: 'rate-ratio',
     a: 'proxy.gateway',
     b: 'proxy.nginx',
     target: { op: '>=', threshold: 0.6 },
   },
   {
-    name: 'proxy-bound: gateway / plain reply-from',
+    name: 'proxy-bound: gateway (in-process rate limits) / plain reply-from',
     kind: 'rate-ratio',
     a: 'proxy.gateway',
     b: 'proxy.replyfrom',
     target: { op: '>=', threshold: 1.5 },
+  },
+  {
+    name: 'proxy-bound: gateway with Redis rate limits / nginx-light',
+    kind: 'rate-ratio',
+    a: 'proxy.gateway-redis',
+    b: 'proxy.nginx',
+  },
+  {
+    name: 'proxy-bound: gateway with Redis rate limits / plain reply-from',
+    kind: 'rate-ratio',
+    a: 'proxy.gateway-redis',
+    b: 'proxy.replyfrom',
   },
   {
     name: 'me: gateway / nginx-light, in front of the users service',
