@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { GatewayMetrics } from './metrics.ts';
 import { traceparentFor } from './tracing.ts';
-import { failureKind, neverSent } from './upstream-errors.ts';
+import { errorCode, failureKind, neverSent } from './upstream-errors.ts';
 import type { UpstreamInstance, UpstreamService } from './upstreams.ts';
 
 interface UpstreamResponse {
@@ -73,6 +73,12 @@ function dispatch(
         });
       },
       onResponseError(_controller, error) {
+        // A 304 may state the length the full answer would have had (RFC 9110 §8.6) and has no body;
+        // undici counts that as a mismatch. The answer is complete: relay it.
+        if (status === 304 && errorCode(error) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+          resolve({ status, headers, body: Buffer.alloc(0) });
+          return;
+        }
         reject(error);
       },
     });

@@ -100,6 +100,26 @@ describe('timeouts and bad answers', () => {
     expect(body.error.code).toBe('BAD_GATEWAY');
   });
 
+  it('relays a 304 Not Modified without a body, even one that states a length', async () => {
+    const response = await fetch(`${gateway.url}/v1/products/prd_1?status=304`, {
+      headers: { 'if-none-match': '"abc"' },
+    });
+    expect(response.status).toBe(304);
+    expect(response.headers.get('x-instance')).toMatch(/^orders-/);
+    expect(await response.text()).toBe('');
+  });
+
+  it('answers HEAD with the headers of the GET, its length included, and no body', async () => {
+    const get = await fetch(`${gateway.url}/v1/products/prd_1`);
+    const getLength = (await get.arrayBuffer()).byteLength;
+    const head = await fetch(`${gateway.url}/v1/products/prd_1`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toContain('application/json');
+    // The echo differs by a few bytes (method name); what matters is a real length and no body.
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(getLength - 10);
+    expect(await head.text()).toBe('');
+  });
+
   it("relays a service's own errors unchanged", async () => {
     const { status, body } = await call(gateway.url, '/v1/products/prd_1?status=500');
     expect(status).toBe(500);
