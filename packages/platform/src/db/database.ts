@@ -60,6 +60,12 @@ function openPostgres<Schema>(options: DatabaseOptions): Database<Schema> {
   });
   // An idle client losing its server (a restart) must not crash the process; the pool reconnects.
   pool.on('error', (error) => options.onPoolError?.(error));
+  // pg-pool listens for errors only on idle clients. A client checked out but between statements (in
+  // a transaction) that loses its server emits 'error' with no listener: an uncaught exception that
+  // takes the process down. Listen on every client; the failed client is dropped when released.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onPoolError?.(error));
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
