@@ -10,6 +10,7 @@ import Fastify, {
 import { trackAllowedMethods } from './allowed-methods.ts';
 import { ApiError, type ErrorDetail, errorBody } from './errors.ts';
 import { HealthRegistry, registerHealthRoutes } from './health.ts';
+import { isDatabaseUnavailable } from './db/unavailable.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { loggerOptions } from './logger.ts';
 import { registerMetrics } from './metrics.ts';
@@ -203,6 +204,14 @@ function sendError(error: FastifyError | ApiError, request: FastifyRequest, repl
     return reply
       .code(status)
       .send(errorBody('BAD_REQUEST', 'The request could not be understood', request.id));
+  }
+  if (isDatabaseUnavailable(error)) {
+    // The database is down or restarting: the client may retry; nothing is wrong with the request.
+    request.log.warn({ err: error }, 'database unavailable');
+    return reply
+      .code(503)
+      .header('retry-after', '1')
+      .send(errorBody('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly', request.id));
   }
   request.log.error({ err: error }, 'request failed');
   return reply.code(500).send(errorBody('INTERNAL_ERROR', 'An internal error occurred', request.id));
