@@ -1,3 +1,4 @@
+import type { InboxTable, OutboxTable } from '@armature/platform';
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
 
 /** Kysely types of the users database, kept in step with `migrations/`. */
@@ -67,6 +68,9 @@ export interface IdempotencyKeysTable {
 }
 
 export interface UsersDatabase {
+  /** Domain events (migration 0010, from the platform): written here, published by the relay. */
+  outbox: OutboxTable;
+  inbox: InboxTable;
   users: UsersTable;
   active_users: ActiveUsersView;
   sessions: SessionsTable;

@@ -1,5 +1,8 @@
-import { ApiError, type Direction, keysetAfter, newUuid } from '@armature/platform';
+import { ApiError, appendEvent, type Direction, keysetAfter, newUuid } from '@armature/platform';
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
+import { userCreated } from '../events/user-created.ts';
+import { userDeleted } from '../events/user-deleted.ts';
+import { userUpdated } from '../events/user-updated.ts';
 import type { Role, UsersDatabase } from './schema.ts';
 import { inTransaction } from './transaction.ts';
 
@@ -70,7 +73,7 @@ export interface NewUserInput {
   emailVerified?: boolean;
 }
 
-/** Inserts a user; a duplicate email among active users is a 409 `EMAIL_TAKEN`. */
+/** Inserts a user and its `user.created` event; a duplicate email among active users is a 409 `EMAIL_TAKEN`. */
 export async function createUser(db: Db, input: NewUserInput): Promise<UserRow> {
   try {
     return await inTransaction(db, async (trx) => {
@@ -86,6 +89,7 @@ export async function createUser(db: Db, input: NewUserInput): Promise<UserRow> 
         })
         .returning(userColumns)
         .executeTakeFirstOrThrow();
+      await appendEvent(trx, userCreated(user));
       return user;
     });
   } catch (error) {
@@ -104,7 +108,8 @@ export interface UserChanges {
  * Changes a user under optimistic locking, in one transaction: the row is locked, its version
  * compared with `expectedVersion` (when given), `decide` turns the current row into the changes
  * (it may throw, e.g. a 403, which rolls everything back), and the version goes up by one when
- * anything differs. A stale version is a 409 `VERSION_CONFLICT` and changes nothing.
+ * anything differs (with a `user.updated` event). A stale version is a 409 `VERSION_CONFLICT` and
+ * changes nothing.
  */
 export async function updateUser(
   db: Db,
@@ -139,6 +144,7 @@ export async function updateUser(
         .where('id', '=', id)
         .returning(userColumns)
         .executeTakeFirstOrThrow();
+      await appendEvent(trx, userUpdated(user, changes));
       return { user, changed: true };
     });
   } catch (error) {
@@ -166,7 +172,8 @@ function differences(current: UserRow, wanted: UserChanges): UserChanges {
 }
 
 /**
- * Soft-deletes a user and revokes every refresh token they hold, in one transaction. Returns the
+ * Soft-deletes a user, writes its `user.deleted` event and revokes every refresh token they hold, in
+ * one transaction. Returns the
  * deleted row, or undefined when there was no active user with this id.
  */
 export async function softDeleteUser(db: Db, id: string): Promise<UserRow | undefined> {
@@ -179,6 +186,7 @@ export async function softDeleteUser(db: Db, id: string): Promise<UserRow | unde
       .returning(userColumns)
       .executeTakeFirst();
     if (!user) return undefined;
+    await appendEvent(trx, userDeleted(user));
     await trx
       .updateTable('sessions')
       .set({ revoked_at: sql<Date>`now()`, revoked_reason: 'user_deleted' })
