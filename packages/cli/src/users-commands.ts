@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type CacheConfig, createCache } from '@armature/platform/cache/index';
 import {
   adminAccountProblem,
   ensureAdmin,
@@ -44,9 +45,23 @@ export async function createAdmin(args: string[], env: Env = process.env): Promi
       promoted: 'promoted to admin (password unchanged)',
       unchanged: 'already an admin (password unchanged)',
     };
-    return `${account.email}: ${said[outcome]}`;
+    const line = `${account.email}: ${said[outcome]}`;
+    if (outcome !== 'promoted' || !config.cache.redisUrl) return line;
+    return (await forgetCachedUsers(config.cache))
+      ? line
+      : `${line}; Redis did not answer, so running instances see the new role within an hour`;
   } finally {
     await database.close();
+  }
+}
+
+/** Running instances share the users cache in Redis: drop every cached user, as a role changed. */
+async function forgetCachedUsers(config: CacheConfig): Promise<boolean> {
+  const cache = createCache(config, { name: 'users' });
+  try {
+    return (await cache.connect()) && (await cache.invalidate(['users']));
+  } finally {
+    await cache.close();
   }
 }
 

@@ -327,7 +327,7 @@ export interface paths {
         /**
          * Read a user (self or admin)
          * @deprecated
-         * @description The `ETag` header carries the version, for `If-Match` on a later write.
+         * @description The `ETag` header carries the version, for `If-Match` on a later write, and for `If-None-Match`: 304 without a body while the user is unchanged. Served from the cache (`X-Cache`).
          *
          *     Requires an access token.
          */
@@ -661,7 +661,7 @@ export interface paths {
         };
         /**
          * Read a user (self or admin)
-         * @description The `ETag` header carries the version, for `If-Match` on a later write.
+         * @description The `ETag` header carries the version, for `If-Match` on a later write, and for `If-None-Match`: 304 without a body while the user is unchanged. Served from the cache (`X-Cache`).
          *
          *     Requires an access token.
          */
@@ -1634,6 +1634,10 @@ export interface components {
         Deprecation: string;
         /** @description When v1 stops being served, as an HTTP date (RFC 8594) */
         Sunset: string;
+        /** @description The representation’s version, for `If-None-Match` (and `If-Match` on writes) */
+        ETag: string;
+        /** @description `HIT` when the answer came from the cache, `MISS` when it was read from the database; the access check runs either way */
+        "X-Cache": "HIT" | "MISS";
         /** @description The authentication scheme to use: `Bearer` */
         "WWW-Authenticate": string;
     };
@@ -2529,7 +2533,10 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An `ETag` from an earlier answer: 304 when the resource has not changed since */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A `usr_…` id, or `me` for the caller */
                 id: string;
@@ -2547,11 +2554,28 @@ export interface operations {
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     Deprecation: components["headers"]["Deprecation"];
                     Sunset: components["headers"]["Sunset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            /** @description Not modified since the `ETag` given in `If-None-Match` */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Error401V1"];
             403: components["responses"]["Error403V1"];
@@ -3688,7 +3712,10 @@ export interface operations {
     getUserV2: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An `ETag` from an earlier answer: 304 when the resource has not changed since */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A `usr_…` id, or `me` for the caller */
                 id: string;
@@ -3704,11 +3731,26 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            /** @description Not modified since the `ETag` given in `If-None-Match` */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];

@@ -98,6 +98,13 @@ const headerComponents: Record<string, JsonObject> = {
     required: true,
     schema: { type: 'string', maxLength: 256, pattern: '^(W/)?"[^"]*"$' },
   },
+  'X-Cache': {
+    description:
+      '`HIT` when the answer came from the cache, `MISS` when it was read from the database; the ' +
+      'access check runs either way',
+    required: true,
+    schema: { type: 'string', enum: ['HIT', 'MISS'] },
+  },
   'WWW-Authenticate': {
     description: 'The authentication scheme to use: `Bearer`',
     required: true,
@@ -298,7 +305,8 @@ function buildOperation(operation: Operation, version: ApiVersion | undefined, s
     if (status === 401) headers['WWW-Authenticate'] = headerRef('WWW-Authenticate');
     if (status === 405) headers.Allow = headerRef('Allow');
     if (status === 201) headers.Location = headerRef('Location');
-    if (status === 200 && 304 in operation.responses) headers.ETag = headerRef('ETag');
+    if ((status === 200 || status === 304) && 304 in operation.responses) headers.ETag = headerRef('ETag');
+    if ((status === 200 || status === 304) && operation.cached) headers['X-Cache'] = headerRef('X-Cache');
     return headers;
   };
 

@@ -56,6 +56,8 @@ export interface Operation {
   idempotent?: boolean;
   /** Served without a version prefix only (health, jwks). */
   unversioned?: boolean;
+  /** Served cache-aside: answers carry `X-Cache: HIT|MISS` (declare 304 for `If-None-Match`). */
+  cached?: boolean;
 }
 
 export function defineOperations<T extends Record<string, Operation>>(operations: T): T {

@@ -181,12 +181,15 @@ export const usersOperations = defineOperations({
     method: 'GET',
     path: '/users/{id}',
     summary: 'Read a user (self or admin)',
-    description: 'The `ETag` header carries the version, for `If-Match` on a later write.',
+    description:
+      'The `ETag` header carries the version, for `If-Match` on a later write, and for `If-None-Match`: ' +
+      '304 without a body while the user is unchanged. Served from the cache (`X-Cache`).',
     tags: ['Users'],
     access: 'authenticated',
     params: UserIdOrMeParams,
-    responses: { 200: User },
+    responses: { 200: User, 304: null },
     errors: [401, 403, 404],
+    cached: true,
   },
   replaceUser: {
     operationId: 'replaceUser',

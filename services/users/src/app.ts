@@ -1,3 +1,4 @@
+import type { User } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
@@ -9,6 +10,8 @@ import {
   registerAuth,
   type StartedService,
 } from '@armature/platform';
+import { attachCache, type Cache, createCache } from '@armature/platform/cache/index';
+import type { FastifyRequest } from 'fastify';
 import { ensureAdmin } from './auth/ensure-admin.ts';
 import { warmUpPasswords } from './auth/passwords.ts';
 import { SigningKeys, verifyWindowSeconds } from './auth/signing-keys.ts';
@@ -20,9 +23,10 @@ import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
 import { findUser } from './db/users.ts';
+import { userEtag } from './domain/users.ts';
 import { registerAuthRoutes } from './http/auth.ts';
 import { registerJwksRoute } from './http/jwks.ts';
-import { registerUserRoutes } from './http/users.ts';
+import { registerUserRoutes, toUser } from './http/users.ts';
 
 export interface UsersService extends StartedService {
   /** The service's own database and collaborators (tests and the CLI reach in here). */
@@ -52,11 +56,17 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
   });
   app.health.add('database', database.ping);
   app.addHook('onClose', () => database.close());
+  const cache = createCache(config.cache, { name: 'users', log: app.log });
+  attachCache(app, cache);
+  app.decorateRequest('callerUser', undefined);
   try {
-    const context = await buildContext(config, database);
+    const context = await buildContext(config, database, cache);
+    await cache.connect();
     if (config.admin) {
       const outcome = await ensureAdmin(database.db, config.admin);
       app.log.info({ email: config.admin.email, outcome }, 'bootstrap admin ensured');
+      // The promoted user's id is not at hand: drop every cached user (rare, at start only).
+      if (outcome === 'promoted') await cache.invalidate(['users']);
     }
     await warmUpPasswords();
 
@@ -90,7 +100,14 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
   }
 }
 
-async function buildContext(config: UsersConfig, database: Database<UsersDatabase>): Promise<UsersContext> {
+/** `user:{id}` for an hour; its key is also its tag, and `users` groups every cached user. */
+const userCacheOptions = { ttl: 60 * 60 * 1000, tags: ['users'] };
+
+async function buildContext(
+  config: UsersConfig,
+  database: Database<UsersDatabase>,
+  cache: Cache,
+): Promise<UsersContext> {
   const { db } = database;
   const keys = await SigningKeys.open(db, {
     encryptionSecret: config.keyEncryptionSecret,
@@ -103,18 +120,34 @@ async function buildContext(config: UsersConfig, database: Database<UsersDatabas
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });
-  const loadUser = (id: string) => findUser(db, id);
-  return {
+  const context: UsersContext = {
     db,
-    loadUser,
-    async isActive(principal: Principal) {
+    loadUser: (id) => findUser(db, id),
+    // Through `context.loadUser`, so that every database read of a user is that one function.
+    cachedUser: (id) =>
+      cache.getOrLoad(
+        `user:${id}`,
+        async () => {
+          const row = await context.loadUser(id);
+          return row && { value: JSON.stringify(toUser(row)), etag: userEtag(row) };
+        },
+        userCacheOptions,
+      ),
+    userChanged: async (id) => {
+      await cache.invalidate([`user:${id}`]);
+    },
+    cache,
+    async isActive(principal: Principal, request?: FastifyRequest) {
       const id = parsePublicId('user', principal.userId);
-      const user = id ? await loadUser(id) : undefined;
+      const user = id ? await context.cachedUser(id) : undefined;
+      if (user === undefined) return false;
+      if (request) request.callerUser = user;
       // A token claiming admin for a user who is no longer admin is refused, not downgraded.
-      return user !== undefined && (!principal.isAdmin || user.role === 'admin');
+      return !principal.isAdmin || (JSON.parse(user.value) as User).role === 'admin';
     },
     keys,
     tokens,
     cursors: new CursorCodec(config.cursorSecret),
   };
+  return context;
 }

@@ -6,6 +6,7 @@ import {
   readString,
   readUrl,
 } from '@armature/platform';
+import { type CacheConfig, readCacheConfig } from '@armature/platform/cache/index';
 
 type Env = Record<string, string | undefined>;
 
@@ -28,6 +29,8 @@ export interface UsersConfig extends CommonConfig {
   keyEncryptionSecret?: string;
   /** `ADMIN_EMAIL` + `ADMIN_PASSWORD`: ensured to exist as an admin at start. */
   admin?: AdminAccount;
+  /** Where `GET /users/{id}` is cached: Redis with `REDIS_URL`, else in-process (`CACHE_*`). */
+  cache: CacheConfig;
 }
 
 export const passwordRules = { minLength: 8, maxLength: 128 };
@@ -55,6 +58,7 @@ export function readUsersConfig(env: Env = process.env): UsersConfig {
     signingKeyRefreshSeconds: readInt(env, 'JWT_KEY_REFRESH_SECONDS', 60, { min: 1, max: 3600 }),
     keyEncryptionSecret: readKeyEncryptionSecret(env),
     admin: readAdminAccount(env),
+    cache: readCacheConfig('users', env),
   };
 }
 

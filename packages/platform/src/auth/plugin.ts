@@ -16,8 +16,11 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   verifier: TokenVerifier;
-  /** Extra check after the signature, e.g. that the user still exists (a deleted user's token → 401). */
-  isActive?: (principal: Principal) => Promise<boolean>;
+  /**
+   * Extra check after the signature, e.g. that the user still exists (a deleted user's token → 401).
+   * It gets the request too, to keep what it read for the route (no second lookup).
+   */
+  isActive?: (principal: Principal, request: FastifyRequest) => Promise<boolean>;
 }
 
 /**
@@ -40,7 +43,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (!request.routeOptions.url) return; // 404/405 handlers: let them answer
     if (!token) throw unauthorized('UNAUTHORIZED');
     const principal = await options.verifier.verify(token);
-    if (options.isActive && !(await options.isActive(principal))) {
+    if (options.isActive && !(await options.isActive(principal, request))) {
       throw unauthorized('INVALID_TOKEN', 'The account behind this token no longer exists');
     }
     if (access === 'admin' && !principal.isAdmin) throw new ApiError('FORBIDDEN');

@@ -97,28 +97,32 @@ export class Cache {
     await this.#write(key, value, options.etag ?? strongEtag(value), options, undefined);
   }
 
-  /** Deletes the entry under `key` (and whatever is tagged with it). */
-  delete(key: string): Promise<void> {
+  /** Deletes the entry under `key` (and whatever is tagged with it); see `invalidate`. */
+  delete(key: string): Promise<boolean> {
     return this.invalidate([key]);
   }
 
   /**
    * Drops every entry stored under, or tagged with, one of `names`, in every process that shares
-   * the store. Call it after the database write has committed.
+   * the store. Call it after the database write has committed. Never rejects; resolves to false
+   * when the store could not confirm it (the store then discards what it holds before serving again).
    */
-  async invalidate(names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
+  async invalidate(names: readonly string[]): Promise<boolean> {
+    if (names.length === 0) return true;
     this.metrics.invalidations++;
     // Lookups in flight may hold the old value: they must neither store it nor be joined by callers
     // that arrive after this write. Swept again once the store has answered, for lookups that
     // started meanwhile and may have read the entry before it was dropped.
     this.#markStale(names);
+    let confirmed = true;
     try {
       await this.#store.invalidate(names);
     } catch (error) {
       this.#failed('invalidate', error);
+      confirmed = false;
     }
     this.#markStale(names);
+    return confirmed;
   }
 
   /** Resolves when the store serves; rejects with the reason otherwise (the `cache` health check). */

@@ -65,7 +65,7 @@ describe('cache with Redis unreachable', () => {
     }
     expect(row.reads).toBe(5);
     await cache.set('user:2', 'bob', { ttl: hour });
-    await cache.invalidate(['users']);
+    expect(await cache.invalidate(['users'])).toBe(false);
     await cache.delete('user:2');
     expect(await cache.get('user:2')).toBeUndefined();
 

@@ -250,9 +250,8 @@ export class RedisCacheStore implements CacheStore {
 
   async invalidate(names: readonly string[]): Promise<void> {
     if (this.#redis.status !== 'ready') {
-      // Not sent: recovery will start a new epoch instead, before anything is read from Redis again.
       this.#lostInvalidation();
-      return;
+      throw new Error(`Redis is ${this.#redis.status}: a new epoch will replace this invalidation`);
     }
     const keys = [this.#seqKey];
     for (const name of names) {

@@ -21,6 +21,7 @@ import {
   targetUserId,
   toPublicId,
 } from '@armature/platform';
+import { sendCacheEntry } from '@armature/platform/cache/index';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
@@ -138,9 +139,12 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
   });
 
   registerOperation(app, usersOperations.getUser, async (request, reply) => {
-    const user = await context.loadUser(targetUuid(request));
+    const { id } = request.params as { id: string };
+    // Reading oneself: the token check of this request has just looked the caller up.
+    const self = id === 'me' || id === request.principal?.userId ? request.callerUser : undefined;
+    const user = self ?? (await context.cachedUser(targetUuid(request)));
     if (!user) throw new ApiError('NOT_FOUND');
-    return sendUser(reply, user);
+    return sendCacheEntry(request, reply, user);
   });
 
   registerOperation(app, usersOperations.replaceUser, async (request, reply) => {
@@ -148,10 +152,11 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
     const body = request.body as ReplaceUserBody;
     const caller = principalOf(request);
     const wanted = expectedVersion(body.version, parseIfMatch(request.headers['if-match']));
-    const { user } = await updateUser(db, id, wanted, (current): UserChanges => {
+    const { user, changed } = await updateUser(db, id, wanted, (current): UserChanges => {
       assertMayChangeRole(caller, current.role, body.role);
       return { email: body.email, name: body.name, role: body.role };
     });
+    if (changed) await context.userChanged(id);
     return sendUser(reply, user);
   });
 
@@ -167,18 +172,21 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
       const { version, ...patch } = request.body as PatchUserBody;
       const caller = principalOf(request);
       const wanted = expectedVersion(version, parseIfMatch(request.headers['if-match']));
-      const { user } = await updateUser(db, id, wanted, (current): UserChanges => {
+      const { user, changed } = await updateUser(db, id, wanted, (current): UserChanges => {
         const merged = mergeUserPatch(current, patch);
         assertMayChangeRole(caller, current.role, merged.role);
         return merged;
       });
+      if (changed) await context.userChanged(id);
       return sendUser(reply, user);
     });
   });
 
   registerOperation(app, usersOperations.deleteUser, async (request, reply) => {
-    const deleted = await softDeleteUser(db, targetUuid(request));
+    const id = targetUuid(request);
+    const deleted = await softDeleteUser(db, id);
     if (!deleted) throw new ApiError('NOT_FOUND');
+    await context.userChanged(id);
     return reply.code(204).send();
   });
 }
