@@ -2,7 +2,10 @@
  * The top frames of a V8 CPU profile (`node --cpu-prof`), by self time, and the same time summed per
  * package or project folder: where a process spends its CPU under load.
  *
- *   npx node bench/profile-top.ts <file.cpuprofile> [how many, default 25]
+ *   npx node bench/profile-top.ts <file.cpuprofile> [how many, default 25] [last seconds only]
+ *
+ * The third argument keeps only the samples of the profile's last N seconds (e.g. a load phase that
+ * ended when the process was stopped), leaving out start-up.
  */
 import { readFileSync } from 'node:fs';
 
@@ -18,7 +21,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, count = '25'] = process.argv.slice(2);
+const [file, count = '25', last] = process.argv.slice(2);
 if (!file) {
   process.stderr.write('usage: profile-top.ts <file.cpuprofile> [how many]\n');
   process.exit(2);
@@ -26,8 +29,13 @@ if (!file) {
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfUs = new Map<number, number>();
+const spanUs = profile.timeDeltas.reduce((sum, delta) => sum + delta, 0);
+const fromUs = last === undefined ? 0 : spanUs - Number(last) * 1e6;
+let clock = 0;
 profile.samples.forEach((id, index) => {
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  const delta = profile.timeDeltas[index] ?? 0;
+  clock += delta;
+  if (clock >= fromUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
 });
 const total = [...selfUs.values()].reduce((sum, us) => sum + us, 0);
 

@@ -8,6 +8,7 @@
  *   npm run bench                  full run (BENCH_DURATION s per row, default 10, after 3 s of warm-up)
  *   npm run bench -- --quick       a smoke run: 2 s per row, results to bench/results/quick.json only
  *   npm run bench -- --only me,checkout   only these scenarios (me, proxy, product, orders, checkout, login)
+ *   npm run bench -- --topology embedded  only one topology (scale-out or embedded)
  *
  * The load generator (autocannon) runs in this process; every server is another process.
  */
@@ -48,6 +49,7 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    topology: { type: 'string' },
   },
 });
 const quick = flags.quick;
@@ -62,6 +64,13 @@ for (const key of selected) {
     process.exit(2);
   }
 }
+
+const topologies = new Set(flags.topology ? [flags.topology] : ['scale-out', 'embedded']);
+if (flags.topology && !['scale-out', 'embedded'].includes(flags.topology)) {
+  process.stderr.write(`--topology is scale-out or embedded; got "${flags.topology}"\n`);
+  process.exit(2);
+}
+const partial = Boolean(flags.only || flags.topology);
 
 const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'armature-bench-'));
@@ -953,8 +962,8 @@ async function main(): Promise<void> {
     log(`nginx: ${nginx.reason}`);
   }
   try {
-    await scaleOut(nginx.path);
-    await embedded();
+    if (topologies.has('scale-out')) await scaleOut(nginx.path);
+    if (topologies.has('embedded')) await embedded();
   } finally {
     await cleanUp();
     rmSync(dir, { recursive: true, force: true });
@@ -985,10 +994,10 @@ async function main(): Promise<void> {
     notes,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, 'bench/results', quick || flags.only ? 'quick.json' : 'latest.json');
+  const file = join(root, 'bench/results', quick || partial ? 'quick.json' : 'latest.json');
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   log(`written: ${file}`);
-  if (quick || flags.only) return;
+  if (quick || partial) return;
 
   const docPath = join(root, 'docs/benchmarks.md');
   let doc = readFileSync(docPath, 'utf8');
