@@ -3,8 +3,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from './testing/fake-upstream.ts';
 import { call, deadUrl, startTestGateway } from './testing/gateway.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 let users: FakeUpstream;
 let ordersA: FakeUpstream;
 let ordersB: FakeUpstream;
