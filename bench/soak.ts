@@ -143,7 +143,10 @@ let skipped = 0;
 
 function record(step: string, status: number, ms: number) {
   let byStatus = counts.get(step);
-  if (!byStatus) counts.set(step, (byStatus = new Map()));
+  if (!byStatus) {
+    byStatus = new Map();
+    counts.set(step, byStatus);
+  }
   byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   latencies.push(ms);
 }

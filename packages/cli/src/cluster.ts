@@ -75,7 +75,10 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const env = { ...defaults, ...Object.fromEntries(Object.entries(options.env).filter(([, v]) => v !== undefined)) };
+  const env = {
+    ...defaults,
+    ...Object.fromEntries(Object.entries(options.env).filter(([, v]) => v !== undefined)),
+  };
   await ensureDatabase(env.USERS_DATABASE_URL!);
   await ensureDatabase(env.ORDERS_DATABASE_URL!);
   const processes = new Map<string, ChildProcess>();
@@ -125,7 +128,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   });
 
   const close = async () => {
-    const running = [...processes.values()].filter((child) => child.exitCode === null && child.signalCode === null);
+    const running = [...processes.values()].filter(
+      (child) => child.exitCode === null && child.signalCode === null,
+    );
     await Promise.all(
       running.map(
         (child) =>

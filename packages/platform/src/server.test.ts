@@ -23,7 +23,7 @@ beforeAll(async () => {
   );
   app.post('/things', { schema: { body } }, async (_request, reply) => reply.code(201).send({ ok: true }));
   app.get('/things', async () => ({ data: [] }));
-  app.get('/boom', async (request) => {
+  app.get('/boom', async () => {
     throw new Error('secret detail: database password is hunter2');
   });
   app.get('/conflict', async () => {

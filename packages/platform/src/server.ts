@@ -8,9 +8,9 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { trackAllowedMethods } from './allowed-methods.ts';
+import { isDatabaseUnavailable } from './db/unavailable.ts';
 import { ApiError, type ErrorDetail, errorBody } from './errors.ts';
 import { HealthRegistry, registerHealthRoutes } from './health.ts';
-import { isDatabaseUnavailable } from './db/unavailable.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { loggerOptions } from './logger.ts';
 import { registerMetrics } from './metrics.ts';
@@ -211,7 +211,9 @@ function sendError(error: FastifyError | ApiError, request: FastifyRequest, repl
     return reply
       .code(503)
       .header('retry-after', '1')
-      .send(errorBody('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly', request.id));
+      .send(
+        errorBody('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly', request.id),
+      );
   }
   request.log.error({ err: error }, 'request failed');
   return reply.code(500).send(errorBody('INTERNAL_ERROR', 'An internal error occurred', request.id));
