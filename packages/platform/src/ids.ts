@@ -1,4 +1,4 @@
-import { TypeID } from 'typeid-js';
+import { fromString, fromUUID, TypeID, toUUID } from 'typeid-js';
 import { ApiError } from './errors.ts';
 
 /**
@@ -20,13 +20,14 @@ export function newUuid(): string {
 }
 
 export function toPublicId(kind: IdKind, uuid: string): string {
-  return TypeID.fromUUID(idPrefixes[kind], uuid).toString();
+  // The functional API skips the TypeID object the class builds: ids are encoded on every row of a list.
+  return fromUUID(uuid, idPrefixes[kind]);
 }
 
 /** The UUID behind a public id, or undefined when it is malformed or of another kind. */
 export function parsePublicId(kind: IdKind, publicId: string): string | undefined {
   try {
-    return TypeID.fromString(publicId, idPrefixes[kind]).toUUID();
+    return toUUID(fromString(publicId, idPrefixes[kind]));
   } catch {
     return undefined;
   }
