@@ -32,6 +32,8 @@ export interface Row extends Measurement {
   /** Non-2xx answers are the point of this row (a deliberate limit): not counted as errors. */
   expectsRefusals?: boolean;
   note?: string;
+  /** A cached read's `X-Cache` after the warm-up. */
+  cache?: string;
 }
 
 export interface Target {
