@@ -4,6 +4,7 @@ import {
   createTokenVerifier,
   listen,
   openDatabase,
+  parseJsonBody,
   registerAuth,
   type StartedService,
   type TokenVerifier,
@@ -28,11 +29,7 @@ export async function startOrdersService(
 ): Promise<StartedService> {
   const app = createServer({ service: 'orders', logLevel: config.logLevel, bodyLimit: config.bodyLimit });
   // PATCH bodies are JSON Merge Patches (RFC 7396); plain JSON is accepted too.
-  app.addContentTypeParser(
-    'application/merge-patch+json',
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'buffer' }, parseJsonBody);
 
   const database = await openDatabase<OrdersDatabase>({
     service: 'orders',

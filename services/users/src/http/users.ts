@@ -14,6 +14,7 @@ import {
   pageRequest,
   parseFields,
   parseInstant,
+  parseJsonBody,
   parseSort,
   pickFields,
   principalOf,
@@ -162,11 +163,7 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
 
   // PATCH takes JSON Merge Patch documents; the parser for their media type is scoped to this route.
   app.register(async (scope) => {
-    scope.addContentTypeParser(
-      'application/merge-patch+json',
-      { parseAs: 'string' },
-      scope.getDefaultJsonParser('error', 'error'),
-    );
+    scope.addContentTypeParser('application/merge-patch+json', { parseAs: 'buffer' }, parseJsonBody);
     registerOperation(scope, usersOperations.updateUser, async (request, reply) => {
       const id = targetUuid(request);
       const { version, ...patch } = request.body as PatchUserBody;
