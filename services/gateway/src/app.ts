@@ -45,21 +45,25 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     redis?.disconnect();
   });
 
+  const keys = usersJwks(upstreams.services.users, {
+    cooldownMs: config.auth.jwksCooldownMs,
+    maxAgeMs: config.auth.jwksMaxAgeMs,
+  });
+  // The gateway remembers verified tokens itself (synchronously, see VerifiedTokenCache).
   const verifier = createTokenVerifier({
-    jwks: usersJwks(upstreams.services.users, {
-      cooldownMs: config.auth.jwksCooldownMs,
-      maxAgeMs: config.auth.jwksMaxAgeMs,
-    }),
+    jwks: keys.getKey,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
+    cacheSize: 0,
   });
+  const tokens = new VerifiedTokenCache(verifier, config.auth.tokenCacheSize, keys.isPublished);
 
   await app.register(security, { corsOrigins: config.corsOrigins });
   await app.register(versioning, {
     v1Deprecation: config.versions.v1Deprecation,
     v1Sunset: config.versions.v1Sunset,
   });
-  await app.register(edgeAuth, { tokens: new VerifiedTokenCache(verifier, config.auth.tokenCacheSize) });
+  await app.register(edgeAuth, { tokens });
   await app.register(rateLimit, {
     store: redis ? new RedisTokenBuckets(redis) : new MemoryTokenBuckets(),
     shared: redis !== undefined,

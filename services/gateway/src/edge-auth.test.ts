@@ -1,5 +1,5 @@
 import type { Principal, StartedService, TokenVerifier } from '@armature/platform';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VerifiedTokenCache } from './edge-auth.ts';
 import { type FakeUpstream, startFakeUpstream } from './testing/fake-upstream.ts';
 import { call, deadUrl, startTestGateway } from './testing/gateway.ts';
@@ -143,6 +143,36 @@ describe('key rotation', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     const { status } = await call(quick.url, '/v1/users/me', bearer(await signToken(next)));
     expect(status).toBe(200);
+  });
+});
+
+describe('a withdrawn key', () => {
+  let keyed: FakeUpstream;
+  let edge: StartedService;
+  beforeAll(async () => {
+    keyed = await startFakeUpstream({ name: 'users', keys: [key.jwk] });
+    edge = await startTestGateway(
+      { users: [keyed.url], orders: [orders.url] },
+      { JWKS_COOLDOWN_MS: '100', JWKS_MAX_AGE_MS: '1000', RATE_LIMIT_MAX_REQUESTS: '10000' },
+    );
+  });
+  afterAll(async () => {
+    await edge?.close();
+    await keyed?.close();
+  });
+
+  it('stops a remembered token once its key is no longer published', async () => {
+    const token = await signToken(key);
+    expect((await call(edge.url, '/v1/users/me', bearer(token))).status).toBe(200);
+    expect((await call(edge.url, '/v1/users/me', bearer(token))).status).toBe(200);
+    const replacement = await createSigningKey();
+    keyed.keys = [replacement.jwk];
+    // Within the key set's maximum age (1 s here) plus one fetch, the token is refused.
+    await vi.waitFor(
+      async () => expect((await call(edge.url, '/v1/users/me', bearer(token))).status).toBe(401),
+      { timeout: 5000, interval: 200 },
+    );
+    expect((await call(edge.url, '/v1/users/me', bearer(await signToken(replacement)))).status).toBe(200);
   });
 });
 

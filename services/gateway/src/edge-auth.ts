@@ -1,6 +1,7 @@
 import { ApiError, bearerToken, type Principal, type TokenVerifier, unauthorized } from '@armature/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { decodeProtectedHeader } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { isPublicRoute } from './routes.ts';
 
@@ -11,26 +12,39 @@ declare module 'fastify' {
   }
 }
 
+interface Remembered {
+  principal: Principal;
+  /** The signing key's id: the token is trusted only while that key is published. */
+  kid: string | undefined;
+}
+
 /**
  * Verified tokens, keyed by the token string, so a client's next request costs a map lookup instead
- * of a signature check. Bounded (least recently used goes first), and an entry is never used past
- * the token's own `exp`, whatever the cache holds.
+ * of a signature check (and of a promise: a hit is answered synchronously). Bounded (least recently
+ * used goes first); an entry is never used past the token's own `exp`, nor once the key that signed
+ * it has left the published key set.
  */
 export class VerifiedTokenCache {
-  readonly #cache: LRUCache<string, Principal> | undefined;
+  readonly #cache: LRUCache<string, Remembered> | undefined;
   readonly #pending = new Map<string, Promise<Principal>>();
   readonly #verifier: TokenVerifier;
+  readonly #isPublished: (kid: string | undefined) => boolean;
 
-  constructor(verifier: TokenVerifier, size: number) {
+  constructor(
+    verifier: TokenVerifier,
+    size: number,
+    isPublished: (kid: string | undefined) => boolean = () => true,
+  ) {
     this.#verifier = verifier;
     this.#cache = size > 0 ? new LRUCache({ max: size }) : undefined;
+    this.#isPublished = isPublished;
   }
 
-  /** The principal of a token verified before and not yet expired, else undefined. */
+  /** The principal of a token verified before, not expired, its key still published; else undefined. */
   get(token: string): Principal | undefined {
-    const principal = this.#cache?.get(token);
-    if (principal === undefined) return undefined;
-    if (principal.exp * 1000 > Date.now()) return principal;
+    const entry = this.#cache?.get(token);
+    if (entry === undefined) return undefined;
+    if (entry.principal.exp * 1000 > Date.now() && this.#isPublished(entry.kid)) return entry.principal;
     this.#cache?.delete(token);
     return undefined;
   }
@@ -43,7 +57,7 @@ export class VerifiedTokenCache {
       (principal) => {
         this.#pending.delete(token);
         const ttl = principal.exp * 1000 - Date.now();
-        if (ttl > 0) this.#cache?.set(token, principal, { ttl });
+        if (ttl > 0) this.#cache?.set(token, { principal, kid: keyId(token) }, { ttl });
         return principal;
       },
       (error: unknown) => {
@@ -109,6 +123,14 @@ export const edgeAuth = fp(
   },
   { name: 'gateway-edge-auth', dependencies: ['gateway-versioning'] },
 );
+
+function keyId(token: string): string | undefined {
+  try {
+    return decodeProtectedHeader(token).kid;
+  } catch {
+    return undefined;
+  }
+}
 
 function isPublic(request: FastifyRequest): boolean {
   const config = request.routeOptions.config;
