@@ -95,3 +95,12 @@ export const IdParams = (prefix: string) =>
   );
 
 export type AnyObject = TObject;
+
+/**
+ * Control characters, and the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+ * U+2066–U+2069): they make a name display as something else ("evil\u202Egnp.exe" shows as
+ * "evilexe.png"). Right-to-left scripts need none of them; combining marks stay allowed.
+ */
+const forbiddenInNames = '\\u0000-\\u001f\\u007f\\u202a-\\u202e\\u2066-\\u2069';
+/** A display name: at least one visible character, none of `forbiddenInNames`. */
+export const displayNamePattern = `^[^${forbiddenInNames}]*[^\\s${forbiddenInNames}][^${forbiddenInNames}]*$`;

@@ -1,5 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
-import { IdParams, ListOf, ListQuery, PublicId, Timestamp } from './common.ts';
+import { displayNamePattern, IdParams, ListOf, ListQuery, PublicId, Timestamp } from './common.ts';
 import { MoneyV2 } from './money.ts';
 import { defineOperations } from './operation.ts';
 
@@ -18,7 +18,12 @@ const PriceV2 = Type.Object(
   { additionalProperties: false },
 );
 
-const Name = Type.String({ minLength: 1, maxLength: 200, examples: ['Espresso cup'] });
+const Name = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: displayNamePattern,
+  examples: ['Espresso cup'],
+});
 const Description = Type.String({ maxLength: 2000, examples: ['Porcelain, 90 ml'] });
 const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Units available' });
 

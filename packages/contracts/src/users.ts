@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { ListOf, ListQuery, PublicId, Timestamp } from './common.ts';
+import { displayNamePattern, ListOf, ListQuery, PublicId, Timestamp } from './common.ts';
 import { defineOperations } from './operation.ts';
 import { IdempotencyHeaders } from './products.ts';
 
@@ -23,10 +23,10 @@ export const Email = Type.String({
 /** NIST SP 800-63B: at least 8 characters, at least 64 allowed; 128 caps the hashing work per request. */
 export const Password = Type.String({ minLength: 8, maxLength: 128, writeOnly: true });
 
-/** Free text with at least one visible character and no control characters. */
+/** Free text with at least one visible character and no control or bidirectional-override characters. */
 export const UserName = Type.String({
   maxLength: 100,
-  pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
+  pattern: displayNamePattern,
   examples: ['John Doe'],
 });
 
