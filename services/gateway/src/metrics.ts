@@ -4,7 +4,10 @@ interface InstanceState {
   service: string;
   instance: string;
   up: boolean;
+  breaker: 'closed' | 'open' | 'half-open';
 }
+
+const breakerStates = ['closed', 'open', 'half-open'] as const;
 
 /**
  * The gateway's own counters, registered in its server's registry (served at `/metrics`); one set
@@ -17,6 +20,8 @@ export class GatewayMetrics {
   readonly rateLimitStoreErrors: Counter<'bucket' | 'outcome'>;
   readonly upstreamFailures: Counter<'service' | 'instance' | 'kind'>;
   readonly upstreamRetries: Counter<'service'>;
+  /** Requests refused with 429, by bucket (`general`, `login`). */
+  readonly rateLimitRejections: Counter<'bucket'>;
 
   #instances: () => InstanceState[] = () => [];
 
@@ -40,6 +45,12 @@ export class GatewayMetrics {
       labelNames: ['service'] as const,
       registers: [registry],
     });
+    this.rateLimitRejections = new Counter({
+      name: 'gateway_rate_limit_rejections_total',
+      help: 'Requests refused with 429 because the caller’s bucket was empty, by bucket',
+      labelNames: ['bucket'] as const,
+      registers: [registry],
+    });
     const read = () => this.#instances();
     new Gauge({
       name: 'gateway_upstream_instance_up',
@@ -52,8 +63,22 @@ export class GatewayMetrics {
           this.set({ service: state.service, instance: state.instance }, state.up ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'gateway_circuit_breaker_state',
+      help: 'The circuit breaker of each upstream instance: 1 for its current state, 0 for the others',
+      labelNames: ['service', 'instance', 'state'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { service, instance, breaker } of read()) {
+          for (const state of breakerStates)
+            this.set({ service, instance, state }, state === breaker ? 1 : 0);
+        }
+      },
+    });
   }
 
+  /** Gauges read when scraped: whether each instance takes traffic, and its circuit's state. */
   observeInstances(read: () => InstanceState[]): void {
     this.#instances = read;
   }

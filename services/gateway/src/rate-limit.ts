@@ -36,6 +36,12 @@ export const rateLimit = fp(
     const { store, shared, general, login, metrics } = options;
     const loginFallback = new MemoryTokenBuckets();
     const outage = new OutageLog(app.log);
+    /** `apply`, counting each refusal (429) by bucket. */
+    const refuse = (reply: FastifyReply, result: TokenBucketResult, bucket: 'general' | 'login') => {
+      const refusal = apply(reply, result);
+      if (refusal) metrics.rateLimitRejections.inc({ bucket });
+      return refusal;
+    };
     app.addHook('onClose', () => loginFallback.close());
 
     app.addHook('onRequest', (request, reply, done) => {
@@ -47,11 +53,11 @@ export const rateLimit = fp(
       } catch (error) {
         taken = Promise.reject(error);
       }
-      if (!(taken instanceof Promise)) return done(apply(reply, taken));
+      if (!(taken instanceof Promise)) return done(refuse(reply, taken, 'general'));
       taken.then(
         (result) => {
           outage.recovered();
-          done(apply(reply, result));
+          done(refuse(reply, result, 'general'));
         },
         (error: unknown) => {
           if (!shared) return done(error as Error);
@@ -65,7 +71,7 @@ export const rateLimit = fp(
 
     app.addHook('preHandler', (request, reply, done) => {
       if (request.method !== 'POST' || request.api?.path !== '/auth/login') return done();
-      takeLogin(request).then((result) => done(apply(reply, result)), done);
+      takeLogin(request).then((result) => done(refuse(reply, result, 'login')), done);
     });
 
     async function takeLogin(request: FastifyRequest): Promise<TokenBucketResult> {

@@ -167,6 +167,7 @@ export function createUpstreams(
         service: service.name,
         instance: instance.name,
         up: instance.available,
+        breaker: instance.breaker.state,
       })),
     ),
   );
