@@ -6,6 +6,7 @@ import {
   openDatabase,
   parseJsonBody,
   registerAuth,
+  registerPoolMetrics,
   type StartedService,
   type TokenVerifier,
 } from '@armature/platform';
@@ -40,6 +41,7 @@ export async function startOrdersService(
     onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost'),
   });
   app.health.add('database', database.ping);
+  registerPoolMetrics(app.metrics, database);
 
   const verifier =
     dependencies.verifier ??

@@ -8,6 +8,7 @@ import {
   type Principal,
   parsePublicId,
   registerAuth,
+  registerPoolMetrics,
   type StartedService,
 } from '@armature/platform';
 import { attachCache, type Cache, createCache } from '@armature/platform/cache/index';
@@ -55,6 +56,7 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost'),
   });
   app.health.add('database', database.ping);
+  registerPoolMetrics(app.metrics, database);
   app.addHook('onClose', () => database.close());
   const cache = createCache(config.cache, { name: 'users', log: app.log });
   attachCache(app, cache);
