@@ -32,6 +32,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Every process started, stopped at the end whatever happened. */
+const children: ChildProcess[] = [];
+
 interface Server {
   name: string;
   url: string;
@@ -51,6 +54,7 @@ async function startServer(
     env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', log, log],
   });
+  children.push(child);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -167,7 +171,6 @@ function summarise(slices: Slice[]): Omit<Measured, 'target'> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'armature-bench-'));
-const servers: Server[] = [];
 try {
   const [usersPort, gatewayPort, proxyPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const users = await startServer(
@@ -177,7 +180,6 @@ try {
     usersPort,
     dir,
   );
-  servers.push(users);
   const [gateway, proxy] = await Promise.all([
     startServer(
       'gateway',
@@ -194,7 +196,6 @@ try {
       dir,
     ),
   ]);
-  servers.push(gateway, proxy);
 
   const email = `bench-${Date.now()}@example.com`;
   const password = 'bench password 123';
@@ -226,7 +227,6 @@ try {
     stubPort,
     dir,
   );
-  servers.push(stub);
   const [stubGateway, stubProxy] = await Promise.all([
     startServer(
       'gateway-stub',
@@ -243,7 +243,6 @@ try {
       dir,
     ),
   ]);
-  servers.push(stubGateway, stubProxy);
 
   const scenarios: Array<{ title: string; processes: Server[]; targets: Array<[string, string]> }> = [
     {
@@ -307,12 +306,12 @@ try {
     );
   }
 } finally {
-  for (const server of servers) server.child.kill('SIGTERM');
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   await Promise.all(
-    servers.map(
-      (server) =>
+    children.map(
+      (child) =>
         new Promise((resolve) =>
-          server.child.exitCode !== null ? resolve(null) : server.child.once('exit', resolve),
+          child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
         ),
     ),
   );
