@@ -261,7 +261,9 @@ export interface paths {
         /**
          * One product
          * @deprecated
-         * @description Public: no token needed.
+         * @description Served from the cache (`X-Cache`); its `ETag` in `If-None-Match` answers 304 without a body while the product is unchanged (stock included).
+         *
+         *     Public: no token needed.
          */
         get: operations["getProduct"];
         /**
@@ -418,7 +420,9 @@ export interface paths {
         /**
          * A user's orders (self or admin): filters, sort by createdAt or total, both paginations
          * @deprecated
-         * @description Requires an access token.
+         * @description Each page is served from the cache (`X-Cache`) until one of the user’s orders changes; its `ETag` in `If-None-Match` answers 304 without a body meanwhile.
+         *
+         *     Requires an access token.
          */
         get: operations["listUserOrders"];
         put?: never;
@@ -601,7 +605,9 @@ export interface paths {
         };
         /**
          * One product
-         * @description Public: no token needed.
+         * @description Served from the cache (`X-Cache`); its `ETag` in `If-None-Match` answers 304 without a body while the product is unchanged (stock included).
+         *
+         *     Public: no token needed.
          */
         get: operations["getProductV2"];
         /**
@@ -745,7 +751,9 @@ export interface paths {
         };
         /**
          * A user's orders (self or admin): filters, sort by createdAt or total, both paginations
-         * @description Requires an access token.
+         * @description Each page is served from the cache (`X-Cache`) until one of the user’s orders changes; its `ETag` in `If-None-Match` answers 304 without a body meanwhile.
+         *
+         *     Requires an access token.
          */
         get: operations["listUserOrdersV2"];
         put?: never;
@@ -2224,7 +2232,10 @@ export interface operations {
     getProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An `ETag` from an earlier answer: 304 when the resource has not changed since */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A `prd_…` id */
                 id: string;
@@ -2242,11 +2253,28 @@ export interface operations {
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     Deprecation: components["headers"]["Deprecation"];
                     Sunset: components["headers"]["Sunset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductV1"];
                 };
+            };
+            /** @description Not modified since the `ETag` given in `If-None-Match` */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: components["responses"]["Error404V1"];
             429: components["responses"]["Error429V1"];
@@ -2902,7 +2930,10 @@ export interface operations {
                 /** @description Highest total: a decimal in v1, integer minor units in v2 */
                 maxTotal?: number;
             };
-            header?: never;
+            header?: {
+                /** @description An `ETag` from an earlier answer: 304 when the resource has not changed since */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A `usr_…` id, or `me` */
                 id: string;
@@ -2920,6 +2951,8 @@ export interface operations {
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     Deprecation: components["headers"]["Deprecation"];
                     Sunset: components["headers"]["Sunset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2934,6 +2967,21 @@ export interface operations {
                         };
                     };
                 };
+            };
+            /** @description Not modified since the `ETag` given in `If-None-Match` */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["Error400V1"];
             401: components["responses"]["Error401V1"];
@@ -3415,7 +3463,10 @@ export interface operations {
     getProductV2: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An `ETag` from an earlier answer: 304 when the resource has not changed since */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A `prd_…` id */
                 id: string;
@@ -3431,11 +3482,26 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductV2"];
                 };
+            };
+            /** @description Not modified since the `ETag` given in `If-None-Match` */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: components["responses"]["Error404"];
             429: components["responses"]["Error429"];
@@ -4065,7 +4131,10 @@ export interface operations {
                 /** @description Highest total: a decimal in v1, integer minor units in v2 */
                 maxTotal?: number;
             };
-            header?: never;
+            header?: {
+                /** @description An `ETag` from an earlier answer: 304 when the resource has not changed since */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A `usr_…` id, or `me` */
                 id: string;
@@ -4081,6 +4150,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4095,6 +4166,19 @@ export interface operations {
                         };
                     };
                 };
+            };
+            /** @description Not modified since the `ETag` given in `If-None-Match` */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["Error400"];
             401: components["responses"]["Error401"];

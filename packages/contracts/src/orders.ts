@@ -144,13 +144,17 @@ export const ordersOperations = defineOperations({
     method: 'GET',
     path: '/users/{id}/orders',
     summary: "A user's orders (self or admin): filters, sort by createdAt or total, both paginations",
+    description:
+      'Each page is served from the cache (`X-Cache`) until one of the user’s orders changes; its ' +
+      '`ETag` in `If-None-Match` answers 304 without a body meanwhile.',
     tags: ['Orders'],
     access: 'authenticated',
     params: userParams,
     query: OrderListQuery,
-    responses: { 200: versionedList },
+    responses: { 200: versionedList, 304: null },
     errors: [400, 401, 403],
     list: true,
+    cached: true,
   },
   listOrders: {
     operationId: 'listOrders',

@@ -148,11 +148,15 @@ export const productsOperations = defineOperations({
     method: 'GET',
     path: '/products/{id}',
     summary: 'One product',
+    description:
+      'Served from the cache (`X-Cache`); its `ETag` in `If-None-Match` answers 304 without a body ' +
+      'while the product is unchanged (stock included).',
     tags: ['Products'],
     access: 'public',
     params: productParams,
-    responses: { 200: versioned },
+    responses: { 200: versioned, 304: null },
     errors: [404],
+    cached: true,
   },
   createProduct: {
     operationId: 'createProduct',

@@ -6,10 +6,10 @@ import {
   openDatabase,
   parseJsonBody,
   registerAuth,
-  registerPoolMetrics,
   type StartedService,
   type TokenVerifier,
 } from '@armature/platform';
+import { attachCache, createCache } from '@armature/platform/cache/index';
 import type { OrdersConfig } from './config.ts';
 import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { migrationsFolder } from './db/migrations.ts';
@@ -41,7 +41,9 @@ export async function startOrdersService(
     onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost'),
   });
   app.health.add('database', database.ping);
-  registerPoolMetrics(app.metrics, database);
+  const cache = createCache(config.cache, { name: 'orders', log: app.log });
+  attachCache(app, cache);
+  await cache.connect();
 
   const verifier =
     dependencies.verifier ??
@@ -56,6 +58,7 @@ export async function startOrdersService(
     db: database.db,
     currency: config.currency,
     cursors: new CursorCodec(config.cursorSecret),
+    cache,
   };
   registerProductRoutes(app, context);
   registerCartRoutes(app, context);

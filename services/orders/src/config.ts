@@ -7,6 +7,7 @@ import {
   readUrl,
   readUrlList,
 } from '@armature/platform';
+import { type CacheConfig, readCacheConfig } from '@armature/platform/cache/index';
 
 export interface OrdersConfig extends CommonConfig {
   host: string;
@@ -20,6 +21,8 @@ export interface OrdersConfig extends CommonConfig {
   currency: string;
   /** How long an `Idempotency-Key` is remembered. */
   idempotencyKeyTtlHours: number;
+  /** Where product reads and per-user order lists are cached: Redis with `REDIS_URL`, else in-process. */
+  cache: CacheConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -34,6 +37,7 @@ export function readOrdersConfig(env: Env = process.env): OrdersConfig {
     usersServiceUrls: readUrlList(env, 'USERS_SERVICE_URLS') ?? ['http://127.0.0.1:8081'],
     currency: readCurrency(env, 'ORDERS_CURRENCY', 'USD'),
     idempotencyKeyTtlHours: readInt(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1, max: 24 * 30 }),
+    cache: readCacheConfig('orders', env),
   };
 }
 

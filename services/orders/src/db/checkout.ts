@@ -8,6 +8,8 @@ export interface CheckoutRequest {
   userId: string;
   note: string | null;
   idempotency?: IdempotencyClaim;
+  /** Told which products the order takes stock from (their cached copies are dropped after the commit). */
+  onStockTaken?: (productIds: string[]) => void;
 }
 
 /**
@@ -20,18 +22,22 @@ export async function checkout(
   db: Kysely<OrdersDatabase>,
   request: CheckoutRequest,
 ): Promise<IdempotentOutcome<OrderRow>> {
-  return idempotent(db, request.idempotency, (trx) => placeOrder(trx, request.userId, request.note));
+  return idempotent(db, request.idempotency, (trx) =>
+    placeOrder(trx, request.userId, request.note, request.onStockTaken),
+  );
 }
 
 async function placeOrder(
   trx: Transaction<OrdersDatabase>,
   userId: string,
   note: string | null,
+  onStockTaken?: (productIds: string[]) => void,
 ): Promise<OrderRow> {
   // The two statements are PL/pgSQL functions (migration 0002) so their plans are cached.
   const { rows: cart } = await sql<CartLine>`select * from take_cart(${userId})`.execute(trx);
   const plan = planOrder(cart);
   const lines = plan.lines;
+  onStockTaken?.(lines.map((line) => line.productId));
   const { rows } = await sql<OrderRow>`
     select * from place_order(
       ${newUuid()}, ${userId}, ${plan.totalAmount}, ${plan.currency}, ${plan.itemCount}, ${note},

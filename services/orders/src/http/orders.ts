@@ -8,6 +8,7 @@ import {
   requirePublicId,
   toPublicId,
 } from '@armature/platform';
+import { replyCached } from '@armature/platform/cache/index';
 import type { FastifyRequest } from 'fastify';
 import { checkout } from '../db/checkout.ts';
 import {
@@ -41,6 +42,13 @@ function publicUserId(uuid: string): string {
   }
   return id;
 }
+
+/**
+ * A user's order lists are cached per page, `user:{id}:orders:v{n}?{query}`, for ten minutes, tagged
+ * `user:{id}:orders` (dropped by every change to one of their orders) and `user:{id}`.
+ */
+const orderListTtlMs = 10 * 60 * 1000;
+const ordersTag = (userId: string) => `user:${userId}:orders`;
 
 /** An order row as the API shows it; also renders the JSON snapshot an idempotent replay stores. */
 export function orderView(row: OrderRow, version: ApiVersion) {
@@ -142,7 +150,7 @@ function versionFromIfMatch(header: string | undefined): number | undefined {
 }
 
 export function registerOrderRoutes(app: App, context: OrdersContext): void {
-  const { db, currency, cursors } = context;
+  const { db, currency, cursors, cache } = context;
   const ops = ordersOperations;
 
   registerOperation(
@@ -153,12 +161,19 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
       const note = (request.body as { note?: string }).note ?? null;
       const idempotency = idempotencyClaim(request, 'checkout', [userId, note]);
       let outcome: Awaited<ReturnType<typeof checkout>>;
+      let taken: string[] = [];
+      const onStockTaken = (productIds: string[]) => {
+        taken = productIds;
+      };
       try {
-        outcome = await checkout(db, { userId, note, idempotency });
+        outcome = await checkout(db, { userId, note, idempotency, onStockTaken });
       } catch (error) {
         throw checkoutRefusal(error);
       }
       if (outcome.kind === 'mismatch') throw new ApiError('IDEMPOTENCY_CONFLICT');
+      // A new order (not a replay): the user's lists and the stock of its products changed.
+      if (taken.length > 0)
+        await cache.invalidate([ordersTag(userId), ...taken.map((id) => `product:${id}`)]);
       const view = orderView(outcome.value, version);
       return reply.code(201).header('location', `/v${version}/orders/${view.id}`).send(view);
     },
@@ -178,9 +193,16 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     return listBody(page, listRequest, orderList, cursors, (row) => orderView(row, version));
   };
 
-  registerOperation(app, ops.listUserOrders, (request, _reply, version) =>
-    list(request, version, routeUser(request)),
-  );
+  registerOperation(app, ops.listUserOrders, async (request, reply, version) => {
+    const userId = routeUser(request);
+    // One entry per page: the query (filters, sort, fields, page or cursor) is part of the key.
+    const query = request.url.indexOf('?');
+    const key = `${ordersTag(userId)}:v${version}${query === -1 ? '' : request.url.slice(query)}`;
+    return replyCached(request, reply, cache, key, () => list(request, version, userId), {
+      ttl: orderListTtlMs,
+      tags: [ordersTag(userId), `user:${userId}`],
+    });
+  });
 
   registerOperation(app, ops.listOrders, (request, _reply, version) => {
     const principal = principalOf(request);
@@ -226,6 +248,13 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
       restock: returnsStock(body.status),
     });
     if (!updated) throw new ApiError('VERSION_CONFLICT');
+    const stale = [ordersTag(order.user_id)];
+    if (returnsStock(body.status)) {
+      // Its units went back to stock: the cached products are out of date.
+      const { rows } = await listOrderItems(db, order.id, { limit: 10_000 });
+      for (const item of rows) stale.push(`product:${item.product_id}`);
+    }
+    await cache.invalidate(stale);
     return orderView(updated, version);
   });
 }

@@ -1,5 +1,6 @@
 import { type ApiVersion, productFields, productSortKeys, productsOperations } from '@armature/contracts';
 import { ApiError, type App, isoTimestamp, requirePublicId, toPublicId } from '@armature/platform';
+import { replyCached } from '@armature/platform/cache/index';
 import mergePatch from 'json-merge-patch';
 import { idempotent } from '../db/idempotency.ts';
 import {
@@ -86,8 +87,16 @@ function productInput(row: ProductRow, version: ApiVersion): ProductInput {
   };
 }
 
+/** `product:{id}:v{n}` (one per money shape) for an hour, tagged `product:{id}` and `products`. */
+const productTtlMs = 60 * 60 * 1000;
+
+/** Drops the cached copies of these products (both versions); after the change has committed. */
+export function productsChanged(context: OrdersContext, ids: readonly string[]): Promise<boolean> {
+  return context.cache.invalidate(ids.map((id) => `product:${id}`));
+}
+
 export function registerProductRoutes(app: App, context: OrdersContext): void {
-  const { db, currency, cursors } = context;
+  const { db, currency, cursors, cache } = context;
   const ops = productsOperations;
 
   registerOperation(app, ops.listProducts, async (request, _reply, version) => {
@@ -114,11 +123,20 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
     return listBody(page, list, productList, cursors, (row) => productView(row, version));
   });
 
-  registerOperation(app, ops.getProduct, async (request, _reply, version) => {
+  registerOperation(app, ops.getProduct, async (request, reply, version) => {
     const { id } = request.params as { id: string };
-    const row = await findProduct(db, requirePublicId('product', id));
-    if (!row) throw new ApiError('NOT_FOUND');
-    return productView(row, version);
+    const uuid = requirePublicId('product', id);
+    const load = async () => {
+      const row = await findProduct(db, uuid);
+      return row && productView(row, version);
+    };
+    const sent = await replyCached(request, reply, cache, `product:${uuid}:v${version}`, load, {
+      ttl: productTtlMs,
+      tags: [`product:${uuid}`, 'products'],
+      cacheControl: 'public, no-cache',
+    });
+    if (!sent) throw new ApiError('NOT_FOUND');
+    return sent;
   });
 
   registerOperation(app, ops.createProduct, async (request, reply, version) => {
@@ -135,6 +153,7 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
     const uuid = requirePublicId('product', id);
     const row = await replaceProduct(db, uuid, productValues(request.body as ProductInput, currency));
     if (!row) throw new ApiError('NOT_FOUND');
+    await productsChanged(context, [uuid]);
     return productView(row, version);
   });
 
@@ -147,12 +166,15 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
       return productValues(merged, currency);
     });
     if (!row) throw new ApiError('NOT_FOUND');
+    await productsChanged(context, [uuid]);
     return productView(row, version);
   });
 
   registerOperation(app, ops.deleteProduct, async (request, reply) => {
     const { id } = request.params as { id: string };
-    if (!(await softDeleteProduct(db, requirePublicId('product', id)))) throw new ApiError('NOT_FOUND');
+    const uuid = requirePublicId('product', id);
+    if (!(await softDeleteProduct(db, uuid))) throw new ApiError('NOT_FOUND');
+    await productsChanged(context, [uuid]);
     return reply.code(204).send();
   });
 }

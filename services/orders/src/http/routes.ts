@@ -6,6 +6,7 @@ import {
   supportedVersions,
 } from '@armature/contracts';
 import type { App, CursorCodec } from '@armature/platform';
+import type { Cache } from '@armature/platform/cache/index';
 import type { FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { OrdersDatabase } from '../db/schema.ts';
@@ -16,6 +17,8 @@ export interface OrdersContext {
   /** The one currency prices are kept in (ISO 4217). */
   currency: string;
   cursors: CursorCodec;
+  /** Product reads and per-user order lists are served from it; every write invalidates it. */
+  cache: Cache;
 }
 
 export type VersionedHandler = (request: FastifyRequest, reply: FastifyReply, version: ApiVersion) => unknown;
