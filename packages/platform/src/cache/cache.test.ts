@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Cache, type Loader } from './cache.ts';
+import { DisabledCacheStore } from './disabled.ts';
 import { MemoryCacheStore } from './memory.ts';
 import { RedisCacheStore } from './redis.ts';
 
@@ -243,5 +244,19 @@ describe('cache across instances on Redis', () => {
     expect(await admin.scard(`${prefix}t:everyone`)).toBeLessThan(150);
     await cache.invalidate(['everyone']);
     expect(await cache.get('long:1')).toBeUndefined();
+  });
+});
+
+describe('cache switched off (CACHE_ENABLED=false)', () => {
+  it('calls the loader for every lookup, concurrent ones included, and keeps nothing', async () => {
+    const cache = track(new Cache({ store: new DisabledCacheStore(), name: 'test' }));
+    const load = countingLoader(() => 'row', { gated: true });
+    const lookups = Array.from({ length: 10 }, () => cache.getOrLoad('k', load.load, { ttl: hour }));
+    load.release();
+    const entries = await Promise.all(lookups);
+    expect(load.calls).toBe(10);
+    expect(entries.every((entry) => entry?.value === 'row' && entry.hit === false)).toBe(true);
+    await cache.set('k', 'kept?', { ttl: hour });
+    expect(await cache.get('k')).toBeUndefined();
   });
 });

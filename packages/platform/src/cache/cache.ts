@@ -64,6 +64,7 @@ export class Cache {
    * waited for it and is not stored either.
    */
   getOrLoad(key: string, loader: Loader, options: CacheSetOptions): Promise<CacheEntry | undefined> {
+    if (this.#store.passThrough) return this.#loadAlone(loader);
     const flight = this.#inflight.get(key);
     if (flight !== undefined) {
       this.metrics.coalesced++;
@@ -161,14 +162,18 @@ export class Cache {
     if (found.token === undefined) this.metrics.bypassed++;
     const loaded = await loader();
     if (loaded === undefined) return undefined;
-    const entry: CacheEntry =
-      typeof loaded === 'string'
-        ? { value: loaded, etag: strongEtag(loaded), hit: false }
-        : { value: loaded.value, etag: loaded.etag ?? strongEtag(loaded.value), hit: false };
+    const entry = entryOf(loaded);
     if (found.token !== undefined && !flight.stale) {
       await this.#write(flight.key, entry.value, entry.etag, options, found.token);
     }
     return entry;
+  }
+
+  async #loadAlone(loader: Loader): Promise<CacheEntry | undefined> {
+    this.metrics.misses++;
+    this.metrics.bypassed++;
+    const loaded = await loader();
+    return loaded === undefined ? undefined : entryOf(loaded);
   }
 
   async #read(key: string, tags: readonly string[]): Promise<CacheEntry | CacheMiss> {
@@ -218,6 +223,12 @@ export class Cache {
     this.#lastErrorLog = now;
     this.#suppressedErrors = 0;
   }
+}
+
+function entryOf(loaded: Loaded): CacheEntry {
+  return typeof loaded === 'string'
+    ? { value: loaded, etag: strongEtag(loaded), hit: false }
+    : { value: loaded.value, etag: loaded.etag ?? strongEtag(loaded.value), hit: false };
 }
 
 /** A strong ETag from the bytes of a value (computed once, when the value is loaded). */

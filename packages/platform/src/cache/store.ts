@@ -38,6 +38,8 @@ export const bypass: CacheMiss = Object.freeze({ hit: false, token: undefined })
 export interface CacheStore {
   /** `memory`, `redis` or `disabled`: for health messages and logs. */
   readonly kind: string;
+  /** Caching switched off: every lookup calls its loader, not even coalesced with others. */
+  readonly passThrough?: boolean;
   /** A synchronous lookup, offered by in-process stores so a hit costs no promise. */
   peek?(key: string): CacheEntry | undefined;
   /** The entry under `key` (with `hit: true`), or a miss carrying a write token. */
