@@ -124,7 +124,7 @@ describe(`NATS down and back (${mode})`, () => {
     relay.start();
     await write(5, 0);
     relay.wake();
-    await eventually('a failed attempt to relay', async () => (await relay.state()).backlog === 5);
+    await eventually('a failed attempt to relay', async () => (await relay.state()).backlog === 5, 45_000);
 
     await server.start();
     await everyEffectOnce(5);
