@@ -151,3 +151,18 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     close: cut,
   };
 }
+
+/** Deletes every key under `prefix` (a test's own namespace in a shared Redis). */
+export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { deleteRedisPrefix } from '@armature/platform/cache/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestUser } from '../../../../test/support/tokens.ts';
 import { startTestOrders, type TestOrders } from '../test-support/orders-service.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** Redis under a prefix no other suite uses. */
-const redisEnv = () => ({
-  REDIS_URL: redisUrl,
-  CACHE_KEY_PREFIX: `test:orders:${randomBytes(6).toString('hex')}:`,
+const prefixes: string[] = [];
+/** Redis under a prefix no other suite uses; its keys are deleted at the end. */
+const redisEnv = () => {
+  const prefix = `test:orders:${randomBytes(6).toString('hex')}:`;
+  prefixes.push(prefix);
+  return { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix };
+};
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteRedisPrefix(redisUrl, prefix);
 });
 
 /** The service's own count of cache misses, each one loader call (one database read), from /metrics. */

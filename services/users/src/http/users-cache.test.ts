@@ -3,17 +3,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdmin } from '@armature/cli/users-commands';
-import { type OwnRedis, startOwnRedis } from '@armature/platform/cache/testing';
+import { deleteRedisPrefix, type OwnRedis, startOwnRedis } from '@armature/platform/cache/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestStore } from '../../../../test/support/databases.ts';
 import { startOnStore, startTestUsers, type TestUsers } from '../testing.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** A Redis of its own per suite: a prefix no other suite uses. */
-const redisEnv = () => ({
-  REDIS_URL: redisUrl,
-  CACHE_KEY_PREFIX: `test:users:${randomBytes(6).toString('hex')}:`,
+const prefixes: string[] = [];
+/** Redis under a prefix no other suite uses; its keys are deleted at the end. */
+const redisEnv = () => {
+  const prefix = `test:users:${randomBytes(6).toString('hex')}:`;
+  prefixes.push(prefix);
+  return { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: prefix };
+};
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteRedisPrefix(redisUrl, prefix);
 });
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
