@@ -318,6 +318,12 @@ async function soak(server: Server) {
   }
 
   report({ elapsedS, sent, heap, outbox });
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    process.stdout.write(
+      `\nThe server exited during the soak (${server.child.exitCode ?? server.child.signalCode}); its last output:\n${server.output().slice(-4000)}\n`,
+    );
+    process.exitCode = 1;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
