@@ -566,6 +566,7 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         requests: requests.orders(0),
         perConnection: requests.orders,
         before: refreshPg,
+        cached: true,
       };
       await measure({
         ...base,
@@ -793,6 +794,7 @@ async function embedded(): Promise<void> {
         requests: requests.orders(0),
         perConnection: requests.orders,
         probes,
+        cached: true,
       });
     if (selected.has('checkout')) {
       const before = await orderCount(server.url, fixture.adminToken);
