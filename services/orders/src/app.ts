@@ -6,6 +6,7 @@ import {
   openDatabase,
   parseJsonBody,
   registerAuth,
+  registerPoolMetrics,
   type StartedService,
   type TokenVerifier,
 } from '@armature/platform';
@@ -41,6 +42,7 @@ export async function startOrdersService(
     onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost'),
   });
   app.health.add('database', database.ping);
+  registerPoolMetrics(app.metrics, database);
   const cache = createCache(config.cache, { name: 'orders', log: app.log });
   attachCache(app, cache);
   await cache.connect();
