@@ -155,6 +155,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent domain events (admin), newest first
+         * @deprecated
+         * @description Each service lists the events it published, from its outbox (kept for the retention period). Through the gateway, the filter names the source: `type=user.*` or `aggregateId=usr_…` reads the users service, `type=order.*` or `aggregateId=ord_…` the orders service; a request naming neither is a 400. Offset (`page`) or keyset (`cursor`) pagination. Money in events is always integer minor units, whatever the API version.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
@@ -500,6 +523,28 @@ export interface paths {
          *     Public: no token needed.
          */
         post: operations["refreshTokensV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent domain events (admin), newest first
+         * @description Each service lists the events it published, from its outbox (kept for the retention period). Through the gateway, the filter names the source: `type=user.*` or `aggregateId=usr_…` reads the users service, `type=order.*` or `aggregateId=ord_…` the orders service; a request naming neither is a 400. Offset (`page`) or keyset (`cursor`) pagination. Money in events is always integer minor units, whatever the API version.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["listEventsV2"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -861,6 +906,229 @@ export interface components {
         CheckoutInput: {
             /** @description A note kept with the order */
             note?: string;
+        };
+        /** DomainEvent */
+        DomainEvent: {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "user.created";
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** UserCreatedData */
+            data: {
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                /** @example user@example.com */
+                email: string;
+                /** @example John Doe */
+                name: string;
+                role: "member" | "admin";
+                version: number;
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                createdAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "user.updated";
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** UserUpdatedData */
+            data: {
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                /** @example user@example.com */
+                email: string;
+                /** @example John Doe */
+                name: string;
+                role: "member" | "admin";
+                version: number;
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                updatedAt: string;
+                changed: ("email" | "name" | "role")[];
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "user.deleted";
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** UserDeletedData */
+            data: {
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                version: number;
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                deletedAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "order.created";
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** OrderCreatedData */
+            data: {
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+                total: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                itemCount: number;
+                items: {
+                    /** @example prd_01h455vb4pex5vsknk084sn02q */
+                    productId: string;
+                    /** @example Espresso cup */
+                    name: string;
+                    quantity: number;
+                    unitPrice: {
+                        /** @example 9999 */
+                        amount: number;
+                        /** @example USD */
+                        currency: string;
+                    };
+                }[];
+                version: number;
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                createdAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "order.updated";
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** OrderUpdatedData */
+            data: {
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                status: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+                previousStatus: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+                total: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                version: number;
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                updatedAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "order.cancelled";
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** OrderCancelledData */
+            data: {
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                previousStatus: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
+                reason: "requested" | "user_deleted";
+                total: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                restocked: {
+                    /** @example prd_01h455vb4pex5vsknk084sn02q */
+                    productId: string;
+                    quantity: number;
+                }[];
+                version: number;
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                cancelledAt: string;
+            };
         };
         /** ErrorEnvelope */
         ErrorEnvelope: {
@@ -1916,6 +2184,59 @@ export interface operations {
             401: components["responses"]["Error401V1"];
             413: components["responses"]["Error413V1"];
             415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                type?: "user.created" | "user.updated" | "user.deleted" | "order.created" | "order.updated" | "order.cancelled";
+                /** @description A `usr_…` or `ord_…` id */
+                aggregateId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DomainEvent"][];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
             429: components["responses"]["Error429V1"];
             500: components["responses"]["Error500V1"];
             502: components["responses"]["Error502V1"];
@@ -3159,6 +3480,57 @@ export interface operations {
             401: components["responses"]["Error401"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    listEventsV2: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                type?: "user.created" | "user.updated" | "user.deleted" | "order.created" | "order.updated" | "order.cancelled";
+                /** @description A `usr_…` or `ord_…` id */
+                aggregateId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DomainEvent"][];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
             429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             502: components["responses"]["Error502"];

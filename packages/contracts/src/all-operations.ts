@@ -1,5 +1,6 @@
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
+import { eventsOperations } from './events.ts';
 import { healthOperations } from './health.ts';
 import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
@@ -18,6 +19,7 @@ const areas: Record<string, Operation>[] = [
   productsOperations,
   cartsOperations,
   ordersOperations,
+  eventsOperations,
   // one line per area, e.g. `usersOperations,`
 ];
 

@@ -1,5 +1,5 @@
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
-import { ListOf, listQueryProperties, PublicId, Timestamp } from './common.ts';
+import { displayNamePattern, ListOf, listQueryProperties, PublicId, Timestamp } from './common.ts';
 import { MoneyV2 } from './money.ts';
 import { defineOperations } from './operation.ts';
 
@@ -24,8 +24,16 @@ export const Traceparent = Type.String({
 });
 
 const UserRole = Type.Union([Type.Literal('member'), Type.Literal('admin')]);
-const Email = Type.String({ minLength: 3, maxLength: 254, examples: ['user@example.com'] });
-const Name = Type.String({ minLength: 1, maxLength: 100, examples: ['John Doe'] });
+const Email = Type.String({
+  minLength: 3,
+  maxLength: 254,
+  pattern: '^[^\\s@]+@[^\\s@]+$',
+  examples: ['user@example.com'],
+});
+/** Names of users and products: the API's rule (no control or bidirectional-override characters). */
+const Text = (maxLength: number, example: string) =>
+  Type.String({ minLength: 1, maxLength, pattern: displayNamePattern, examples: [example] });
+const Name = Text(100, 'John Doe');
 /** The aggregate's optimistic-locking version after the change: a consumer can ignore stale events. */
 const AggregateVersion = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 const OrderStatus = Type.Union(
@@ -71,7 +79,7 @@ export const UserDeletedData = Type.Object(
 const OrderLine = Type.Object(
   {
     productId: ProductId,
-    name: Type.String({ maxLength: 200 }),
+    name: Text(200, 'Espresso cup'),
     quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     unitPrice: MoneyV2,
   },
@@ -145,13 +153,13 @@ export type EventData<T extends EventType> = Static<(typeof eventDataSchemas)[T]
 export const eventSchemaVersion = 1;
 
 /** The envelope around one type's data. */
-export const eventEnvelope = <T extends string, D extends TSchema>(type: T, data: D) =>
+export const eventEnvelope = <T extends string, D extends TSchema>(type: T, aggregateId: TSchema, data: D) =>
   Type.Object(
     {
       id: EventId,
       type: Type.Literal(type),
       /** The public id of the entity that changed (`usr_…`, `ord_…`). */
-      aggregateId: Type.String({ maxLength: 64, examples: ['ord_01h455vb4pex5vsknk084sn02q'] }),
+      aggregateId,
       timestamp: Timestamp,
       version: Type.Integer({ minimum: 1, maximum: 1000, description: 'Version of the `data` schema' }),
       traceparent: Type.Optional(Traceparent),
@@ -160,12 +168,12 @@ export const eventEnvelope = <T extends string, D extends TSchema>(type: T, data
     { ...strict, title: `${type} event` },
   );
 
-export const UserCreatedEvent = eventEnvelope('user.created', UserCreatedData);
-export const UserUpdatedEvent = eventEnvelope('user.updated', UserUpdatedData);
-export const UserDeletedEvent = eventEnvelope('user.deleted', UserDeletedData);
-export const OrderCreatedEvent = eventEnvelope('order.created', OrderCreatedData);
-export const OrderUpdatedEvent = eventEnvelope('order.updated', OrderUpdatedData);
-export const OrderCancelledEvent = eventEnvelope('order.cancelled', OrderCancelledData);
+export const UserCreatedEvent = eventEnvelope('user.created', UserId, UserCreatedData);
+export const UserUpdatedEvent = eventEnvelope('user.updated', UserId, UserUpdatedData);
+export const UserDeletedEvent = eventEnvelope('user.deleted', UserId, UserDeletedData);
+export const OrderCreatedEvent = eventEnvelope('order.created', OrderId, OrderCreatedData);
+export const OrderUpdatedEvent = eventEnvelope('order.updated', OrderId, OrderUpdatedData);
+export const OrderCancelledEvent = eventEnvelope('order.cancelled', OrderId, OrderCancelledData);
 
 /** Any domain event: the union of every type's envelope. */
 export const DomainEvent = Type.Union(
@@ -191,7 +199,12 @@ export const EventListQuery = Type.Object(
     cursor: listQueryProperties.cursor,
     type: Type.Optional(Type.Union(eventTypes.map((type) => Type.Literal(type)))),
     aggregateId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, examples: ['usr_01h455vb4pex5vsknk084sn02q'] }),
+      Type.String({
+        pattern: '^(usr|ord)_[0-7][0-9a-hjkmnp-tv-z]{25}$',
+        maxLength: 64,
+        description: 'A `usr_…` or `ord_…` id',
+        examples: ['usr_01h455vb4pex5vsknk084sn02q'],
+      }),
     ),
   },
   { additionalProperties: false },
