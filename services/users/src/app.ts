@@ -1,15 +1,17 @@
-import type { User } from '@armature/contracts';
+import { type EventListQuery, eventsOperations, type User } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
   createTokenVerifier,
   type Database,
+  listEvents,
   listen,
   type Principal,
   parsePublicId,
   registerAuth,
   registerPoolMetrics,
   type StartedService,
+  startEvents,
 } from '@armature/platform';
 import { attachCache, type Cache, createCache } from '@armature/platform/cache/index';
 import type { FastifyRequest } from 'fastify';
@@ -27,6 +29,7 @@ import { findUser } from './db/users.ts';
 import { userEtag } from './domain/users.ts';
 import { registerAuthRoutes } from './http/auth.ts';
 import { registerJwksRoute } from './http/jwks.ts';
+import { registerOperation } from './http/operations.ts';
 import { registerUserRoutes, toUser } from './http/users.ts';
 
 export interface UsersService extends StartedService {
@@ -84,6 +87,9 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     registerJwksRoute(app, context);
     registerAuthRoutes(app, context);
     registerUserRoutes(app, context);
+    registerOperation(app, eventsOperations.listEvents, async (request) =>
+      listEvents(database.db, request.query as EventListQuery, context.cursors),
+    );
 
     const sweep = setInterval(() => {
       Promise.all([
@@ -94,6 +100,8 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     sweep.unref();
     app.addHook('onClose', async () => clearInterval(sweep));
 
+    // Events written before this point (the bootstrap admin) go out when the relay starts.
+    await startEvents(app, { service: 'users', database, config: config.events });
     const started = await listen(app, { host: config.host, port: config.port });
     return { ...started, context, database };
   } catch (error) {

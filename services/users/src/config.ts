@@ -1,7 +1,9 @@
 import {
   type CommonConfig,
   ConfigError,
+  type EventsConfig,
   readCommonConfig,
+  readEventsConfig,
   readInt,
   readString,
   readUrl,
@@ -31,6 +33,8 @@ export interface UsersConfig extends CommonConfig {
   admin?: AdminAccount;
   /** Where `GET /users/{id}` is cached: Redis with `REDIS_URL`, else in-process (`CACHE_*`). */
   cache: CacheConfig;
+  /** Domain events: transport, retries, outbox relay. */
+  events: EventsConfig;
 }
 
 export const passwordRules = { minLength: 8, maxLength: 128 };
@@ -59,6 +63,7 @@ export function readUsersConfig(env: Env = process.env): UsersConfig {
     keyEncryptionSecret: readKeyEncryptionSecret(env),
     admin: readAdminAccount(env),
     cache: readCacheConfig('users', env),
+    events: readEventsConfig(env),
   };
 }
 
