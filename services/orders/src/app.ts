@@ -1,13 +1,16 @@
+import { type EventListQuery, eventsOperations, ordersOperations } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
   createTokenVerifier,
+  listEvents,
   listen,
   openDatabase,
   parseJsonBody,
   registerAuth,
   registerPoolMetrics,
   type StartedService,
+  startEvents,
   type TokenVerifier,
 } from '@armature/platform';
 import { attachCache, createCache } from '@armature/platform/cache/index';
@@ -15,9 +18,12 @@ import type { OrdersConfig } from './config.ts';
 import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { migrationsFolder } from './db/migrations.ts';
 import type { OrdersDatabase } from './db/schema.ts';
-import { registerCartRoutes } from './http/cart.ts';
+import { usersEventsConsumer } from './events/consumer.ts';
+import { CustomerCheck } from './events/customer-check.ts';
+import { registerCartRoutes, routeUser } from './http/cart.ts';
 import { registerOrderRoutes } from './http/orders.ts';
 import { registerProductRoutes } from './http/products.ts';
+import { registerOperation } from './http/routes.ts';
 
 export interface OrdersDependencies {
   /** Verifies access tokens; by default against the users service's JWKS. */
@@ -62,9 +68,33 @@ export async function startOrdersService(
     cursors: new CursorCodec(config.cursorSecret),
     cache,
   };
+  // Checkout first confirms the customer with the users service (the projection when it cannot).
+  const customers = new CustomerCheck({
+    db: database.db,
+    usersUrls: config.usersServiceUrls,
+    ...config.customerCheck,
+    log: app.log,
+    registry: app.metrics,
+  });
+  app.addHook('onRoute', (route) => {
+    if (
+      (route.schema as { operationId?: string } | undefined)?.operationId !==
+      ordersOperations.checkout.operationId
+    )
+      return;
+    const existing = route.preHandler ? [route.preHandler].flat() : [];
+    route.preHandler = [
+      ...existing,
+      async (request) =>
+        void (await customers.assertActive(routeUser(request), request.headers.authorization)),
+    ];
+  });
   registerProductRoutes(app, context);
   registerCartRoutes(app, context);
   registerOrderRoutes(app, context);
+  registerOperation(app, eventsOperations.listEvents, (request) =>
+    listEvents(database.db, request.query as EventListQuery, context.cursors),
+  );
 
   const purge = setInterval(() => {
     purgeIdempotencyKeys(database.db, config.idempotencyKeyTtlHours).catch((error) =>
@@ -76,6 +106,13 @@ export async function startOrdersService(
   app.addHook('onClose', async () => {
     clearInterval(purge);
     await database.close();
+  });
+  // After the database's close hook: onClose hooks run in reverse, so events stop before it closes.
+  await startEvents(app, {
+    service: 'orders',
+    database,
+    config: config.events,
+    consumers: [usersEventsConsumer(cache, app.log)],
   });
   return listen(app, { host: config.host, port: config.port });
 }

@@ -1,7 +1,9 @@
 import {
   type CommonConfig,
   ConfigError,
+  type EventsConfig,
   readCommonConfig,
+  readEventsConfig,
   readInt,
   readString,
   readUrl,
@@ -23,6 +25,10 @@ export interface OrdersConfig extends CommonConfig {
   idempotencyKeyTtlHours: number;
   /** Where product reads and per-user order lists are cached: Redis with `REDIS_URL`, else in-process. */
   cache: CacheConfig;
+  /** Domain events: transport, retries, outbox relay. */
+  events: EventsConfig;
+  /** The call to the users service confirming a customer before checkout. */
+  customerCheck: { timeoutMs: number; failureThreshold: number; halfOpenAfterMs: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -38,6 +44,12 @@ export function readOrdersConfig(env: Env = process.env): OrdersConfig {
     currency: readCurrency(env, 'ORDERS_CURRENCY', 'USD'),
     idempotencyKeyTtlHours: readInt(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1, max: 24 * 30 }),
     cache: readCacheConfig('orders', env),
+    events: readEventsConfig(env),
+    customerCheck: {
+      timeoutMs: readInt(env, 'CUSTOMER_CHECK_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
+      failureThreshold: readInt(env, 'CUSTOMER_CHECK_BREAKER_FAILURES', 5, { min: 1, max: 1000 }),
+      halfOpenAfterMs: readInt(env, 'CUSTOMER_CHECK_BREAKER_HALF_OPEN_MS', 5000, { min: 100, max: 600_000 }),
+    },
   };
 }
 

@@ -1,4 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import { appendEvent, appendEvents, type EventInput } from '@armature/platform';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { orderCancelled } from '../events/order-cancelled.ts';
+import { orderUpdated } from '../events/order-updated.ts';
 import { fetchPage, orderColumns, type Page, type PageParams } from './pagination.ts';
 import type { OrderItemRow, OrderRow, OrderStatus, OrdersDatabase } from './schema.ts';
 
@@ -69,30 +72,94 @@ export interface StatusChange {
 /**
  * Optimistic locking as `UPDATE … WHERE id = $1 AND version = $2`: undefined when no row matched,
  * i.e. someone changed the order since the caller read it. Restocking happens in the same
- * transaction, with products locked in id order like checkout does.
+ * transaction, with products locked in id order like checkout does, and so does the order's event
+ * (`order.cancelled` for a cancellation, `order.updated` otherwise).
  */
 export async function changeOrderStatus(db: Db, change: StatusChange): Promise<OrderRow | undefined> {
   return db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('orders')
-      .set({ status: change.status, version: sql`version + 1`, updated_at: sql`now()` })
-      .where('id', '=', change.id)
-      .where('version', '=', change.version)
-      .returningAll()
-      .executeTakeFirst();
-    if (!updated || !change.restock) return updated;
-    await sql`
-      select p.id from products p
-      where p.id in (select product_id from order_items where order_id = ${change.id})
-      order by p.id
-      for no key update`.execute(trx);
-    await sql`
-      update products p set stock = p.stock + returned.quantity, updated_at = now()
-      from (
-        select product_id, sum(quantity)::int as quantity from order_items
-        where order_id = ${change.id} group by product_id
-      ) returned
-      where p.id = returned.product_id`.execute(trx);
+    const { rows } = await sql<ChangedOrder>`
+      update orders o set status = ${change.status}, version = o.version + 1, updated_at = now()
+      from (select id, status from orders where id = ${change.id} for update) previous
+      where o.id = previous.id and o.version = ${change.version}
+      returning o.*, previous.status as previous_status`.execute(trx);
+    if (rows.length === 0) return undefined;
+    const { previous_status: previousStatus, ...updated } = rows[0]!;
+    const restocked = change.restock ? await restock(trx, [updated.id]) : [];
+    const event: EventInput =
+      updated.status === 'cancelled'
+        ? orderCancelled(updated, previousStatus, 'requested', restocked)
+        : orderUpdated(updated, previousStatus);
+    await appendEvent(trx, event);
     return updated;
   });
+}
+
+type ChangedOrder = OrderRow & { previous_status: OrderStatus };
+
+/**
+ * Gives the units of these orders back to stock (products locked in id order, like checkout) and
+ * returns what went back, per order and product.
+ */
+async function restock(
+  trx: Transaction<OrdersDatabase>,
+  orderIds: string[],
+): Promise<Array<{ orderId: string; productId: string; quantity: number }>> {
+  await sql`
+    select p.id from products p
+    where p.id in (select product_id from order_items where order_id = any(${orderIds}::uuid[]))
+    order by p.id
+    for no key update`.execute(trx);
+  const { rows } = await sql<{ orderId: string; productId: string; quantity: number }>`
+    select order_id as "orderId", product_id as "productId", sum(quantity)::int as quantity
+    from order_items where order_id = any(${orderIds}::uuid[])
+    group by order_id, product_id
+    order by order_id, product_id`.execute(trx);
+  await sql`
+    update products p set stock = p.stock + returned.quantity, updated_at = now()
+    from (
+      select product_id, sum(quantity)::int as quantity from order_items
+      where order_id = any(${orderIds}::uuid[]) group by product_id
+    ) returned
+    where p.id = returned.product_id`.execute(trx);
+  return rows;
+}
+
+/**
+ * The user was deleted: cancels their pending and paid orders (stock returned, one `order.cancelled`
+ * each, reason `user_deleted`) and empties their cart, in the caller's transaction. Orders already
+ * shipped or delivered stay as they are. Returns the orders cancelled and the products restocked.
+ */
+export async function cancelOpenOrdersOfUser(
+  trx: Transaction<OrdersDatabase>,
+  userId: string,
+): Promise<{ cancelled: OrderRow[]; restockedProducts: string[] }> {
+  await trx.deleteFrom('cart_items').where('user_id', '=', userId).execute();
+  const { rows } = await sql<ChangedOrder>`
+    update orders o set status = 'cancelled', version = o.version + 1, updated_at = now()
+    from (
+      select id, status from orders
+      where user_id = ${userId} and status in ('pending', 'paid')
+      order by id
+      for update
+    ) previous
+    where o.id = previous.id
+    returning o.*, previous.status as previous_status`.execute(trx);
+  if (rows.length === 0) return { cancelled: [], restockedProducts: [] };
+  const returned = await restock(
+    trx,
+    rows.map((row) => row.id),
+  );
+  const cancelled = rows.map(({ previous_status: _previous, ...order }) => order);
+  await appendEvents(
+    trx,
+    rows.map(({ previous_status: previousStatus, ...order }) =>
+      orderCancelled(
+        order,
+        previousStatus,
+        'user_deleted',
+        returned.filter((line) => line.orderId === order.id),
+      ),
+    ),
+  );
+  return { cancelled, restockedProducts: [...new Set(returned.map((line) => line.productId))] };
 }

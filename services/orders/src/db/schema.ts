@@ -1,7 +1,12 @@
+import type { InboxTable, OutboxTable } from '@armature/platform';
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** Kysely types of the orders database, kept in step with `migrations/`. */
 export interface OrdersDatabase {
+  /** Domain events (migration 0010, from the platform) and the customers projection (0011). */
+  outbox: OutboxTable;
+  inbox: InboxTable;
+  customers: CustomersTable;
   products: ProductsTable;
   carts: CartsTable;
   cart_items: CartItemsTable;
@@ -74,3 +79,15 @@ export interface IdempotencyKeysTable {
 export type ProductRow = Selectable<ProductsTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type OrderItemRow = Selectable<OrderItemsTable>;
+
+export type CustomerStatus = 'active' | 'deleted';
+
+/** A user as this service knows them from `user.*` events. */
+export interface CustomersTable {
+  id: string;
+  email: string | null;
+  name: string | null;
+  status: CustomerStatus;
+  version: number;
+  updated_at: Generated<Timestamp>;
+}

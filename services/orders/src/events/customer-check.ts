@@ -1,0 +1,148 @@
+import { ApiError, type EventLog, silentLog, toPublicId } from '@armature/platform';
+import { CircuitBreaker, isBrokenCircuitError } from '@armature/platform/resilience/index';
+import type { Kysely } from 'kysely';
+import { Counter, type Registry } from 'prom-client';
+import { customerStatus } from '../db/customers.ts';
+import type { OrdersDatabase } from '../db/schema.ts';
+
+export interface CustomerCheckOptions {
+  db: Kysely<OrdersDatabase>;
+  /** The users service's instances, asked in turn. */
+  usersUrls: string[];
+  /** A call slower than this counts as failed. */
+  timeoutMs: number;
+  /** Consecutive failures that open the circuit. */
+  failureThreshold: number;
+  /** How long the circuit stays open before one call probes the users service again. */
+  halfOpenAfterMs: number;
+  log?: EventLog;
+  registry?: Registry;
+}
+
+export type CheckSource = 'users' | 'projection';
+type Answer = 'active' | 'gone' | 'token-gone';
+
+/** Why the users service could not answer. */
+class UsersUnavailableError extends Error {
+  readonly reason: 'timeout' | 'error' | 'status';
+  constructor(reason: 'timeout' | 'error' | 'status', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/**
+ * Before a checkout, confirms that the customer is still an active user by asking the users service
+ * (`GET /v1/users/{id}` with the caller's own token: no service credential needed, and a deleted
+ * member's token is refused there). The call has a timeout and goes through a circuit breaker
+ * (cockatiel, as in the gateway). When it fails or the circuit is open, the answer comes from the
+ * customers projection fed by `user.*` events: a customer it knows as deleted is refused, any other
+ * is let through (the access token was verified, so the user existed when it was issued). Every
+ * fallback is counted and logged (at most one line per 10 s with the count, so an outage does not
+ * flood the log).
+ */
+export class CustomerCheck {
+  readonly #options: CustomerCheckOptions;
+  readonly #breaker: CircuitBreaker;
+  readonly #log: EventLog;
+  readonly #fallbacks: Counter<'reason'>;
+  readonly #checks: Counter<'source' | 'outcome'>;
+  #next = 0;
+  #unlogged = 0;
+  #lastLogAt = 0;
+
+  constructor(options: CustomerCheckOptions) {
+    this.#options = options;
+    this.#log = options.log ?? silentLog;
+    this.#breaker = new CircuitBreaker({
+      failureThreshold: options.failureThreshold,
+      halfOpenAfterMs: options.halfOpenAfterMs,
+      isFailure: (error) => error instanceof UsersUnavailableError,
+    });
+    const registers = options.registry ? [options.registry] : [];
+    this.#fallbacks = new Counter({
+      name: 'orders_customer_check_fallbacks_total',
+      help: 'Checkouts whose customer was checked against the projection because the users service could not answer',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.#checks = new Counter({
+      name: 'orders_customer_checks_total',
+      help: 'Customer checks before a checkout, by where the answer came from and what it was',
+      labelNames: ['source', 'outcome'] as const,
+      registers,
+    });
+  }
+
+  get breakerState() {
+    return this.#breaker.state;
+  }
+
+  get fallbacks(): Counter<'reason'> {
+    return this.#fallbacks;
+  }
+
+  /**
+   * Resolves when `userId` (a UUID) may check out; throws 404 for a user that is gone and 401 when
+   * the caller's own account is gone. Returns where the answer came from.
+   */
+  async assertActive(userId: string, authorization: string | undefined): Promise<CheckSource> {
+    let answer: Answer;
+    let source: CheckSource = 'users';
+    try {
+      answer = await this.#breaker.execute(() => this.#ask(userId, authorization));
+    } catch (error) {
+      if (!(error instanceof UsersUnavailableError) && !isBrokenCircuitError(error)) throw error;
+      source = 'projection';
+      const reason = isBrokenCircuitError(error) ? 'circuit_open' : error.reason;
+      this.#fallbacks.inc({ reason });
+      this.#logFallback(reason, error);
+      answer = (await customerStatus(this.#options.db, userId)) === 'deleted' ? 'gone' : 'active';
+    }
+    this.#checks.inc({ source, outcome: answer === 'active' ? 'active' : 'refused' });
+    if (answer === 'gone') throw new ApiError('NOT_FOUND', { message: 'The user does not exist' });
+    if (answer === 'token-gone') {
+      throw new ApiError('INVALID_TOKEN', {
+        message: 'The account behind this token no longer exists',
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+      });
+    }
+    return source;
+  }
+
+  async #ask(userId: string, authorization: string | undefined): Promise<Answer> {
+    const urls = this.#options.usersUrls;
+    const base = urls[this.#next++ % urls.length];
+    const url = `${base}/v1/users/${toPublicId('user', userId)}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      throw new UsersUnavailableError(timedOut ? 'timeout' : 'error', `users service: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    // Only the status matters; let the connection go back to the pool.
+    await response.body?.cancel().catch(() => {});
+    if (response.status === 200 || response.status === 304) return 'active';
+    if (response.status === 404) return 'gone';
+    if (response.status === 401) return 'token-gone';
+    throw new UsersUnavailableError('status', `users service answered ${response.status}`);
+  }
+
+  #logFallback(reason: string, error: unknown): void {
+    this.#unlogged++;
+    const now = Date.now();
+    if (now - this.#lastLogAt < 10_000) return;
+    this.#log.warn(
+      { reason, err: error, fallbacks: this.#unlogged, breaker: this.#breaker.state },
+      'users service did not confirm the customer; checked against the customers projection instead',
+    );
+    this.#unlogged = 0;
+    this.#lastLogAt = now;
+  }
+}
