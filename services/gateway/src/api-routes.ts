@@ -28,7 +28,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const api = request.api!;
-    const owner = ownerOf(api.path);
+    const owner = ownerOf(api.path, request.query as Record<string, unknown>);
     if (!owner) {
       throw new ApiError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${api.path}` });
     }
