@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EmbeddedSystem, startEmbedded } from '../../packages/cli/src/embedded.ts';
 import { type ArmatureClient, createClient } from '../../packages/client/src/index.ts';
+import { deleteStream } from '../../packages/platform/src/events/test-support.ts';
 import { contractFetch } from './contract.ts';
 import { freshStore, natsUrl, redisUrl } from './databases.ts';
 
@@ -20,6 +21,8 @@ export interface TestSystem extends EmbeddedSystem {
  */
 export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
   const [users, orders] = await Promise.all([freshStore('users'), freshStore('orders')]);
+  const stream = `EVENTS_TEST_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
+  const eventsNatsUrl = env.NATS_URL ?? natsUrl;
   const system = await startEmbedded({
     ...process.env,
     PORT: '0',
@@ -35,6 +38,9 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     RATE_LIMIT_KEY_PREFIX: `armature:test:${randomUUID()}:`,
     RATE_LIMIT_MAX_REQUESTS: '100000',
     LOGIN_RATE_LIMIT_MAX_REQUESTS: '100000',
+    // Each system its own event stream (in-process: its own bus), so that suites running side by
+    // side on one NATS never consume each other's events; the stream goes with the system.
+    EVENTS_STREAM: stream,
     ...env,
   });
   const checked = contractFetch();
@@ -46,6 +52,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     async close() {
       await system.close();
       await Promise.all([users.drop(), orders.drop()]);
+      if (eventsNatsUrl) await deleteStream(eventsNatsUrl, env.EVENTS_STREAM ?? stream);
     },
   };
 }
