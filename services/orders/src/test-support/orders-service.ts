@@ -51,6 +51,9 @@ export async function startTestOrders(label: string, env: Record<string, string>
     ...(store.url ? { ORDERS_DATABASE_URL: store.url } : {}),
     ORDERS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // No users service here: checkout's customer check falls back to the customers projection
+    // (whatever else listens on the default port is never asked).
+    USERS_SERVICE_URLS: 'http://127.0.0.1:9',
     ...env,
   });
   const verifier = createTokenVerifier({ jwks: minter.getKey, issuer: testIssuer, audience: testAudience });
