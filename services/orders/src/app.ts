@@ -7,6 +7,7 @@ import {
   listen,
   openDatabase,
   parseJsonBody,
+  parsePublicId,
   registerAuth,
   registerPoolMetrics,
   type StartedService,
@@ -15,6 +16,7 @@ import {
 } from '@armature/platform';
 import { attachCache, createCache } from '@armature/platform/cache/index';
 import type { OrdersConfig } from './config.ts';
+import { customerStatus } from './db/customers.ts';
 import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { migrationsFolder } from './db/migrations.ts';
 import type { OrdersDatabase } from './db/schema.ts';
@@ -60,7 +62,15 @@ export async function startOrdersService(
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
     });
-  registerAuth(app, { verifier });
+  // Tokens outlive their users by up to their lifetime: refuse one whose user the customers
+  // projection knows as deleted (user.deleted), as the users service does. One primary-key read.
+  registerAuth(app, {
+    verifier,
+    isActive: async (principal) => {
+      const id = parsePublicId('user', principal.userId);
+      return id !== undefined && (await customerStatus(database.db, id)) !== 'deleted';
+    },
+  });
 
   const context = {
     db: database.db,
