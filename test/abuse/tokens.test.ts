@@ -151,7 +151,7 @@ describe(`forged and stale access tokens (${mode})`, () => {
     }
   });
 
-  it("refuses a deleted user's token, and it changes nothing", async () => {
+  it("refuses a deleted user's token on every service, and it changes nothing", async () => {
     const doomed = await abuse.member('doomed');
     const { call } = abuse;
     expect(
@@ -170,6 +170,28 @@ describe(`forged and stale access tokens (${mode})`, () => {
       ['PUT', '/v1/users/me', { email: doomed.email, name: 'Back from the dead' }],
       ['DELETE', '/v1/users/me', undefined],
       ['GET', '/v1/users', undefined],
+    ] as const) {
+      expectUnauthorized(
+        await call(method, path, { token: doomed.token, body }),
+        `deleted user → ${method} ${path}`,
+      );
+    }
+    // The orders service learns of the deletion from the user.deleted event: wait for it (bounded),
+    // then every orders route refuses the token too.
+    const deadline = Date.now() + 20_000;
+    while (
+      (await call('GET', '/v1/users/me/cart', { token: doomed.token })).status === 200 &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const [method, path, body] of [
+      ['GET', '/v1/users/me/cart', undefined],
+      ['PUT', `/v1/users/me/cart/items/${product}`, { quantity: 3 }],
+      ['DELETE', `/v1/users/me/cart/items/${product}`, undefined],
+      ['POST', '/v1/users/me/orders', undefined],
+      ['GET', '/v1/users/me/orders', undefined],
+      ['GET', '/v1/orders', undefined],
     ] as const) {
       expectUnauthorized(
         await call(method, path, { token: doomed.token, body }),
