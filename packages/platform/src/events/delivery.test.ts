@@ -223,7 +223,7 @@ describe.each(transports)(`delivery over the $name (${mode})`, ({ create }) => {
       { 'user.deleted': recordEffect('orders') },
       { transport: await harness.secondInstance() },
     );
-    await eventually('the redelivery', async () => (await outcomes('orders', 'duplicate')) === 1);
+    await eventually('the redelivery', async () => (await outcomes('orders', 'duplicate')) >= 1);
     expect(await database.effectCounts('orders')).toEqual(new Map([[event.id, 1]]));
     expect(await counter('redeliveries', 'orders')).toBeGreaterThanOrEqual(1);
   });
@@ -244,7 +244,7 @@ describe.each(transports)(`delivery over the $name (${mode})`, ({ create }) => {
     await harness.transport.publish([stuck]);
     await eventually(
       'the stuck delivery to come back',
-      async () => (await outcomes('orders', 'duplicate')) === 1,
+      async () => (await outcomes('orders', 'duplicate')) >= 1,
     );
     await harness.transport.publish([next]);
     await eventually('the next event', async () => (await database.effectCounts('orders')).has(next.id));
