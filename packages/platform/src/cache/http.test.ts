@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.ts';
 import { createServer } from '../server.ts';
 import { listen, type StartedService } from '../service.ts';
@@ -11,8 +12,19 @@ let reads = 0;
 let service: StartedService;
 const cache = new Cache({ store: new MemoryCacheStore(), name: 'test' });
 
+/** What the server logs at warn or above: a cached answer must log nothing. */
+const complaints: string[] = [];
+const logStream = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n')) {
+      if (line && JSON.parse(line).level >= 40) complaints.push(line);
+    }
+    done();
+  },
+});
+
 beforeAll(async () => {
-  const app = createServer({ service: 'test', logLevel: 'silent' });
+  const app = createServer({ service: 'test', logLevel: 'info', logStream });
   attachCache(app, cache);
   const Product = {
     type: 'object',
@@ -29,22 +41,28 @@ beforeAll(async () => {
       };
       return replyCached(request, reply, cache, `product:${id}`, load, { ttl: 60_000 }).then((sent) => {
         if (!sent) throw new ApiError('NOT_FOUND');
-        return sent;
+        return reply;
       });
     },
   );
-  app.get('/versioned/:id', (request, reply) =>
-    replyCached(request, reply, cache, 'versioned', async () => products.get('1'), {
+  app.get('/versioned/:id', async (request, reply) => {
+    await replyCached(request, reply, cache, 'versioned', async () => products.get('1'), {
       ttl: 60_000,
       etag: (product) => `W/"${product.version}"`,
       cacheControl: 'public, max-age=0, must-revalidate',
-    }),
-  );
+    });
+    return reply;
+  });
   service = await listen(app, { host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {
   await service.close();
+});
+
+afterEach(() => {
+  // Nothing may go wrong once an answer is sent (e.g. a handler throwing after it replied).
+  expect(complaints).toEqual([]);
 });
 
 describe('cached GET routes over HTTP', () => {

@@ -25,8 +25,12 @@ const jsonType = 'application/json; charset=utf-8';
 /**
  * Cache-aside for a GET route: the representation under `key`, or `load()`'s value serialised by the
  * route's response schema and stored. Sends it with `ETag` and `X-Cache: HIT|MISS`, or a bodiless
- * 304 when `If-None-Match` names its ETag. Returns undefined, sending nothing, when `load` finds
- * nothing. The caller checks access before calling: the cache holds data, not decisions.
+ * 304 when `If-None-Match` names its ETag, and resolves to true; resolves to false, sending nothing,
+ * when `load` finds nothing. The caller checks access before calling (the cache holds data, not
+ * decisions) and returns `reply` from its handler, as Fastify asks after `reply.send`.
+ *
+ * (It resolves to a boolean, not to the reply: a reply is thenable, so an async function returning
+ * it would wait for the response to finish and resolve to undefined.)
  */
 export async function replyCached<T>(
   request: FastifyRequest,
@@ -35,7 +39,7 @@ export async function replyCached<T>(
   key: string,
   load: () => Promise<T | undefined>,
   options: CachedReplyOptions<T>,
-): Promise<FastifyReply | undefined> {
+): Promise<boolean> {
   const entry = await cache.getOrLoad(
     key,
     async () => {
@@ -46,8 +50,9 @@ export async function replyCached<T>(
     },
     options,
   );
-  if (entry === undefined) return undefined;
-  return sendCacheEntry(request, reply, entry, options.cacheControl);
+  if (entry === undefined) return false;
+  sendCacheEntry(request, reply, entry, options.cacheControl);
+  return true;
 }
 
 /**

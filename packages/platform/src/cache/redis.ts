@@ -143,6 +143,7 @@ export class RedisCacheStore implements CacheStore {
   #readsPausedUntil = 0;
   #shortTtlUntil = 0;
   #reportedDown = false;
+  #closed = false;
 
   constructor(options: RedisCacheStoreOptions) {
     this.#prefix = options.prefix;
@@ -177,7 +178,7 @@ export class RedisCacheStore implements CacheStore {
     });
     this.#redis.on('close', () => {
       this.#usable = false;
-      if (!this.#everReady) return;
+      if (!this.#everReady || this.#closed) return;
       this.#mustBump = true;
       if (!this.#reportedDown) {
         this.#reportedDown = true;
@@ -284,6 +285,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#usable = false;
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }

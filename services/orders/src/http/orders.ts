@@ -198,10 +198,11 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     // One entry per page: the query (filters, sort, fields, page or cursor) is part of the key.
     const query = request.url.indexOf('?');
     const key = `${ordersTag(userId)}:v${version}${query === -1 ? '' : request.url.slice(query)}`;
-    return replyCached(request, reply, cache, key, () => list(request, version, userId), {
+    await replyCached(request, reply, cache, key, () => list(request, version, userId), {
       ttl: orderListTtlMs,
       tags: [ordersTag(userId), `user:${userId}`],
     });
+    return reply;
   });
 
   registerOperation(app, ops.listOrders, (request, _reply, version) => {

@@ -130,13 +130,13 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
       const row = await findProduct(db, uuid);
       return row && productView(row, version);
     };
-    const sent = await replyCached(request, reply, cache, `product:${uuid}:v${version}`, load, {
+    const found = await replyCached(request, reply, cache, `product:${uuid}:v${version}`, load, {
       ttl: productTtlMs,
       tags: [`product:${uuid}`, 'products'],
       cacheControl: 'public, no-cache',
     });
-    if (!sent) throw new ApiError('NOT_FOUND');
-    return sent;
+    if (!found) throw new ApiError('NOT_FOUND');
+    return reply;
   });
 
   registerOperation(app, ops.createProduct, async (request, reply, version) => {
