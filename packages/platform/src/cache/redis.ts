@@ -160,6 +160,8 @@ export class RedisCacheStore implements CacheStore {
       commandTimeout: options.commandTimeoutMs ?? 250,
       connectTimeout: Math.max(1000, options.commandTimeoutMs ?? 250),
       retryStrategy: (attempt) => Math.min(attempt * 100, maxDelay),
+      // A cached read is one command per request: those of concurrent requests share one write.
+      enableAutoPipelining: true,
     });
     // defineCommand sends each script once and then calls it by SHA (EVALSHA), reloading it if needed.
     this.#redis.defineCommand('armatureCacheWrite', { lua: writeScript });

@@ -63,6 +63,25 @@ describe.each(stores)('token buckets (%s)', (_name, makeStore) => {
     const results = await Promise.all(Array.from({ length: 40 }, () => store.take(key, rule)));
     expect(results.filter((result) => result.allowed)).toHaveLength(10);
   });
+
+  it('takes from several buckets at once, each exactly and in the order asked', async () => {
+    const [small, large] = [randomUUID(), randomUUID()];
+    const smallRule = { capacity: 2, windowMs: 600_000 };
+    const largeRule = { capacity: 100, windowMs: 600_000 };
+    // Interleaved takes of two buckets with different rules, all asked for in the same turn.
+    const asked = [small, large, small, large, small].map((key) =>
+      store.take(key, key === small ? smallRule : largeRule),
+    );
+    const results = await Promise.all(asked);
+    expect(results.map((result) => [result.allowed, result.remaining, result.limit])).toEqual([
+      [true, 1, 2],
+      [true, 99, 100],
+      [true, 0, 2],
+      [true, 98, 100],
+      [false, 0, 2],
+    ]);
+    expect(results[4].retryAfterMs).toBeGreaterThan(0);
+  });
 });
 
 describe('in-process buckets', () => {
