@@ -12,6 +12,7 @@
  *
  * The load generator (autocannon) runs in this process; every server is another process.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -685,6 +686,33 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         origin: gw2,
         probes: [loadgen, p.gateway2, p.users1, p.users2, pg, redis],
       });
+      // Scaling out is adding instances that each bring their own CPU. On this machine one users
+      // instance already hashes on both cores (Argon2id runs on libuv's thread pool), so a second one
+      // adds no core. Pinned to one core each, as containers with a one-CPU limit would be, the same
+      // two rows show what a second instance adds.
+      const pinned = pinInstances([proc('users-1').pid, proc('users-2').pid]);
+      if (pinned) {
+        try {
+          await measure({
+            ...base,
+            id: 'login.pinned',
+            target: 'through the gateway, 1 users instance on one core',
+            origin: gateway1.url,
+            probes: [loadgen, p.gateway1, p.users1, pg, redis],
+          });
+          await measure({
+            ...base,
+            id: 'login.pinned2',
+            target: 'through the gateway, 2 users instances on one core each',
+            origin: gw2,
+            probes: [loadgen, p.gateway2, p.users1, p.users2, pg, redis],
+          });
+        } finally {
+          unpinInstances([proc('users-1').pid, proc('users-2').pid]);
+        }
+      } else {
+        notes.push('no one-core-per-instance login rows: taskset is missing or there are fewer than 2 cores');
+      }
       await measure({
         ...base,
         id: 'login.limited',
@@ -699,6 +727,36 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     }
   } finally {
     await cleanUp();
+  }
+}
+
+/**
+ * Pins the i-th process (all its threads) to core i with `taskset`; false when it cannot (no
+ * taskset, fewer cores than processes).
+ */
+function pinInstances(pids: Array<number | undefined>): boolean {
+  if (cpus().length < pids.length || pids.some((pid) => pid === undefined)) return false;
+  try {
+    pids.forEach((pid, core) => {
+      execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+    });
+    return true;
+  } catch {
+    unpinInstances(pids);
+    return false;
+  }
+}
+
+/** Lets the processes run on every core again. */
+function unpinInstances(pids: Array<number | undefined>): void {
+  const all = `0-${cpus().length - 1}`;
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', all, String(pid)], { stdio: 'ignore' });
+    } catch {
+      // The process may be gone; nothing to undo then.
+    }
   }
 }
 
@@ -921,9 +979,17 @@ const ratioSpecs: RatioSpec[] = [
       kind: 'rate-ratio',
       a: `${key}.gateway2`,
       b: `${key}.gateway`,
-      ...(key === 'login' ? { target: { op: '>', threshold: 1 } as const, note: 'CPU-bound' } : {}),
+      ...(key === 'login' ? { note: 'CPU-bound, instances share both cores' } : {}),
     }),
   ),
+  {
+    name: 'login: 2 instances / 1 instance, through the gateway, one core per instance',
+    kind: 'rate-ratio',
+    a: 'login.pinned2',
+    b: 'login.pinned',
+    target: { op: '>', threshold: 1 },
+    note: 'CPU-bound',
+  },
   ...(['me', 'product', 'orders', 'checkout', 'login'] as const).map(
     (key): RatioSpec => ({
       name: `${key}: gateway / bare-Fastify ceiling`,
