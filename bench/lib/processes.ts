@@ -24,6 +24,13 @@ export async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+const benchNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+// The cluster's instances are spawned by `startCluster` with this process's environment, not by
+// `startServer`: they get BENCH_NODE_ARGS through NODE_OPTIONS (Node 24 accepts `--cpu-prof` there).
+if (benchNodeArgs.length > 0) {
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, ...benchNodeArgs].filter(Boolean).join(' ');
+}
+
 let ticksPerSecond: number | undefined;
 
 /** Clock ticks per second, the unit of CPU times in /proc/<pid>/stat. */
@@ -144,8 +151,9 @@ export interface SpawnOptions {
 export async function startServer(options: SpawnOptions): Promise<Server> {
   const log = join(options.logDir, `${options.name}.log`);
   const fd = openSync(log, 'a');
-  // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`) goes to every Node server started here.
-  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`) goes to every Node server started
+  // here; one that inherits them through NODE_OPTIONS (above) is not given them twice.
+  const nodeArgs = benchNodeArgs.filter((arg) => !options.env.NODE_OPTIONS?.split(' ').includes(arg));
   const [command, ...args] = options.command ?? [process.execPath, ...nodeArgs, join(root, options.script!)];
   const child = spawn(command!, args, {
     cwd: root,
