@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshStore, mode } from '../../../../test/support/databases.ts';
 import { createServer } from '../server.ts';
-import { openDatabase } from './database.ts';
+import { openDatabase, StatementNames } from './database.ts';
 
 interface NotesDatabase {
   notes: { id: number; body: string };
@@ -37,6 +37,82 @@ describe(`database adapter (${mode})`, async () => {
     const ids = (await database.db.selectFrom('notes').select('id').execute()).map((row) => row.id);
     await database.close();
     expect(ids).toEqual([1]);
+  });
+});
+
+describe('statement names', () => {
+  it('names a text the second time it is seen, the same name after', () => {
+    const names = new StatementNames(10);
+    expect(names.nameFor('select $1')).toBeUndefined();
+    const name = names.nameFor('select $1');
+    expect(name).toBeDefined();
+    expect(names.nameFor('select $1')).toBe(name);
+    expect(names.nameFor('select $2')).toBeUndefined();
+  });
+
+  it('names no more texts than its limit', () => {
+    const names = new StatementNames(2);
+    const named = ['a', 'b', 'c'].map((text) => {
+      names.nameFor(text);
+      return names.nameFor(text);
+    });
+    expect(named[0]).toBeDefined();
+    expect(named[1]).toBeDefined();
+    expect(named[2]).toBeUndefined();
+  });
+
+  it('gives every text a new name once forgotten', () => {
+    const names = new StatementNames(10);
+    names.nameFor('select $1');
+    const before = names.nameFor('select $1');
+    names.forget();
+    names.nameFor('select $1');
+    const after = names.nameFor('select $1');
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+  });
+});
+
+describe.runIf(mode === 'postgres')('prepared statements (postgres)', async () => {
+  const store = await freshStore('prepared');
+  afterAll(() => store.drop());
+
+  it('prepares a statement run again, once per connection', async () => {
+    const database = await openDatabase<NotesDatabase>({
+      service: 'prepared',
+      url: store.url,
+      dataDir: store.dataDir,
+      poolSize: 1,
+    });
+    await sql`create table notes (id int primary key, body text not null)`.execute(database.db);
+    await database.db.insertInto('notes').values({ id: 1, body: 'one' }).execute();
+    const read = () => database.db.selectFrom('notes').select('body').where('id', '=', 1).execute();
+    expect(await read()).toEqual([{ body: 'one' }]);
+    expect(await read()).toEqual([{ body: 'one' }]);
+    expect(await read()).toEqual([{ body: 'one' }]);
+    const { rows } = await sql<{ statement: string }>`
+      select statement from pg_prepared_statements where statement like '%from "notes"%'`.execute(
+      database.db,
+    );
+    await database.close();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('answers a prepared select * again after its table changed', async () => {
+    const database = await openDatabase<NotesDatabase>({
+      service: 'prepared',
+      url: store.url,
+      dataDir: store.dataDir,
+      poolSize: 1,
+    });
+    await sql`create table if not exists notes (id int primary key, body text not null)`.execute(database.db);
+    const read = () => database.db.selectFrom('notes').selectAll().where('id', '>', 0).execute();
+    await read();
+    await read();
+    await sql`alter table notes add column extra text`.execute(database.db);
+    const rows = await read();
+    await database.close();
+    expect(rows.length).toBeGreaterThanOrEqual(0);
   });
 });
 
