@@ -376,6 +376,9 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     const replyFromBare = await start('reply-from-bare', 'bench/support/plain-proxy.ts', {
       UPSTREAM_URL: bare.url,
     });
+    const rawProxyBare = await start('raw-proxy-bare', 'bench/support/raw-proxy.ts', {
+      UPSTREAM_URL: bare.url,
+    });
     const gatewayLimits = await start('gateway-login-limit', 'services/gateway/src/main.ts', {
       USERS_SERVICE_URLS: users1!,
       ORDERS_SERVICE_URLS: orders1!,
@@ -517,6 +520,13 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         target: 'plain reply-from proxy, no auth',
         origin: replyFromBare.url,
         probes: [loadgen, childProbe('proxy', replyFromBare.child), p.bare],
+      });
+      await measure({
+        ...base,
+        id: 'proxy.raw',
+        target: 'node:http + undici, no framework, no auth (the floor of a Node proxy)',
+        origin: rawProxyBare.url,
+        probes: [loadgen, childProbe('proxy', rawProxyBare.child), p.bare],
       });
     }
     if (selected.has('product')) {
@@ -913,6 +923,18 @@ const ratioSpecs: RatioSpec[] = [
     a: 'proxy.gateway',
     b: 'proxy.replyfrom',
     target: { op: '>=', threshold: 1.5 },
+  },
+  {
+    name: 'proxy-bound: gateway (in-process rate limits) / node:http + undici proxy',
+    kind: 'rate-ratio',
+    a: 'proxy.gateway',
+    b: 'proxy.raw',
+  },
+  {
+    name: 'proxy-bound: plain reply-from / node:http + undici proxy',
+    kind: 'rate-ratio',
+    a: 'proxy.replyfrom',
+    b: 'proxy.raw',
   },
   {
     name: 'proxy-bound: gateway with Redis rate limits / nginx-light',
