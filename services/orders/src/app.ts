@@ -115,6 +115,7 @@ export async function startOrdersService(
 
   app.addHook('onClose', async () => {
     clearInterval(purge);
+    await customers.close();
     await database.close();
   });
   // After the database's close hook: onClose hooks run in reverse, so events stop before it closes.
