@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../packages/platform/src/events/test-support.ts';
 import { mode, natsUrl } from '../support/databases.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
+import { type Reply, startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * The cross-service flows of the domain events, through the gateway: on the in-process bus, or on
@@ -13,38 +14,8 @@ const admin = { email: `events-admin-${randomUUID()}@example.com`, password: 'ev
 let system: TestSystem;
 let adminToken: string;
 
-interface Reply {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: bodies are read field by field
-  body: any;
-}
-
-async function call(
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await system.fetch(path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** A JSON request through the gateway: its status and parsed body. */
+const call = (...args: Parameters<TestSystem['call']>) => system.call(...args);
 
 async function member(): Promise<{ id: string; token: string }> {
   const email = `events-${randomUUID()}@example.com`;
@@ -122,8 +93,13 @@ describe(`domain events between the services (${mode}, ${transport})`, () => {
 
     expect((await call('DELETE', '/v1/users/me', { token: customer.token })).status).toBe(204);
 
-    await eventually('the open orders to be cancelled', async () =>
-      (await statusOf(pending)) === 'cancelled' && (await statusOf(paid)) === 'cancelled' ? true : undefined,
+    await eventually(
+      'the open orders to be cancelled',
+      async () =>
+        (await statusOf(pending)) === 'cancelled' && (await statusOf(paid)) === 'cancelled'
+          ? true
+          : undefined,
+      20_000,
     );
     expect(await statusOf(shipped)).toBe('shipped');
     expect(await stockOf(productId)).toBe(17);
@@ -155,10 +131,13 @@ describe(`domain events between the services (${mode}, ${transport})`, () => {
     const customer = await member();
     await order(customer, productId, 1);
     expect((await call('DELETE', `/v1/users/${customer.id}`, { token: adminToken })).status).toBe(204);
-    await eventually('the deletion to reach the orders service', async () =>
-      (await events(`type=order.cancelled&limit=100`)).body.data.some(
-        (event: { data: { userId: string } }) => event.data.userId === customer.id,
-      ),
+    await eventually(
+      'the deletion to reach the orders service',
+      async () =>
+        (await events(`type=order.cancelled&limit=100`)).body.data.some(
+          (event: { data: { userId: string } }) => event.data.userId === customer.id,
+        ),
+      20_000,
     );
     // An admin checking out on their behalf: the users service says the user is gone.
     const refused = await call('POST', `/v1/users/${customer.id}/orders`, { token: adminToken, body: {} });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OwnNatsServer } from '../../packages/platform/src/events/test-support.ts';
+import { eventually, OwnNatsServer } from '../../packages/platform/src/events/test-support.ts';
 import { mode } from '../support/databases.ts';
 import { startSystem, type TestSystem } from '../support/system.ts';
 
@@ -16,38 +16,8 @@ let nats: OwnNatsServer;
 let system: TestSystem;
 let adminToken: string;
 
-interface Reply {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: bodies are read field by field
-  body: any;
-}
-
-async function call(
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await system.fetch(path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** A JSON request through the gateway: its status and parsed body. */
+const call = (...args: Parameters<TestSystem['call']>) => system.call(...args);
 
 /** A counter of the orders service's `/metrics`, summed over the series matching `labels`. */
 async function ordersCounter(name: string, labels: Record<string, string>): Promise<number> {
@@ -89,6 +59,7 @@ describe(`NATS stopped under traffic (${mode})`, () => {
     await eventually(
       'the bootstrap admin to reach the orders service',
       async () => (await handled('user.created')) === 1,
+      60_000,
     );
     const created = await call('POST', '/v2/products', {
       token: adminToken,
@@ -131,8 +102,11 @@ describe(`NATS stopped under traffic (${mode})`, () => {
 
     await nats.start();
 
-    await eventually('every user.created and user.deleted to be handled', async () =>
-      (await handled('user.created')) === 7 && (await handled('user.deleted')) === 3 ? true : undefined,
+    await eventually(
+      'every user.created and user.deleted to be handled',
+      async () =>
+        (await handled('user.created')) === 7 && (await handled('user.deleted')) === 3 ? true : undefined,
+      60_000,
     );
     for (const customer of customers) {
       const order = await call('GET', `/v1/orders/${customer.order}`, { token: adminToken });

@@ -12,6 +12,14 @@ export interface TestSystem extends EmbeddedSystem {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The typed client, as a user's code would call the API, with every answer checked against the contract. */
   client(token?: string | (() => string | undefined)): ArmatureClient;
+  /** A JSON request to the gateway, contract-checked like `fetch`: its status and parsed body. */
+  call(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<Reply>;
+}
+
+export interface Reply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are read field by field
+  body: any;
 }
 
 /**
@@ -44,10 +52,23 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     ...env,
   });
   const checked = contractFetch();
+  const fetchGateway = (path: string, init?: RequestInit) => checked(`${system.gateway.url}${path}`, init);
   return {
     ...system,
     url: system.gateway.url,
-    fetch: (path, init) => checked(`${system.gateway.url}${path}`, init),
+    fetch: fetchGateway,
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = {};
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetchGateway(path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
     client: (token) => createClient(system.gateway.url, { token, fetch: (request) => checked(request) }),
     async close() {
       await system.close();
