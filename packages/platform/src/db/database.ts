@@ -9,6 +9,54 @@ import { PGliteDialect } from './pglite-dialect.ts';
 // int8 (counts, money totals) as numbers: every value we store fits in 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
 
+const parseTimestamptzSlowly = pg.types.getTypeParser(1184) as (text: string) => Date;
+const digitAt = (text: string, index: number) => text.charCodeAt(index) - 48;
+const twoDigits = (text: string, index: number) => digitAt(text, index) * 10 + digitAt(text, index + 1);
+
+/**
+ * timestamptz as PostgreSQL writes it in the ISO style (`2024-01-15 10:30:00.123+00`), read without
+ * the generic parser's regular expressions: a list page reads two per row, and under list load the
+ * generic parser was 5 % of the orders service's busy time. Anything else (other years, BC, infinity, seconds in
+ * the offset) goes to the generic parser. Sub-millisecond digits are dropped, as a Date does.
+ */
+export function parseTimestamptz(text: string): Date {
+  const length = text.length;
+  if (length >= 22 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(0) !== 48) {
+    let index = 19;
+    let ms = 0;
+    if (text.charCodeAt(index) === 46) {
+      let digits = 0;
+      for (index++; index < length; index++, digits++) {
+        const digit = digitAt(text, index);
+        if (digit < 0 || digit > 9) break;
+        if (digits < 3) ms = ms * 10 + digit;
+      }
+      if (digits < 3) ms *= 10 ** (3 - digits);
+    }
+    const sign = text.charCodeAt(index);
+    const hoursOnly = length === index + 3;
+    if (
+      (sign === 43 || sign === 45) &&
+      (hoursOnly || (length === index + 6 && text.charCodeAt(index + 3) === 58))
+    ) {
+      const offsetMinutes = twoDigits(text, index + 1) * 60 + (hoursOnly ? 0 : twoDigits(text, index + 4));
+      const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+      const utc = Date.UTC(
+        year,
+        twoDigits(text, 5) - 1,
+        twoDigits(text, 8),
+        twoDigits(text, 11),
+        twoDigits(text, 14),
+        twoDigits(text, 17),
+        ms,
+      );
+      return new Date(utc - (sign === 43 ? offsetMinutes : -offsetMinutes) * 60_000);
+    }
+  }
+  return parseTimestamptzSlowly(text);
+}
+pg.types.setTypeParser(1184, parseTimestamptz);
+
 /** Connections of a database handle, for the `db_pool_*` gauges. */
 export interface PoolUse {
   /** Connections open (PGlite: its one connection). */
