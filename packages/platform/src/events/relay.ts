@@ -225,14 +225,12 @@ export class OutboxRelay {
       .execute();
     if (rows.length === 0) return 'empty';
     await this.#transport.publish(rows.map(envelopeOf));
+    // One array parameter rather than `in ($1, …, $n)`: a single statement text whatever the batch
+    // size, so PostgreSQL prepares it once instead of one statement per size.
     await db
       .updateTable('outbox')
       .set({ published_at: sql<Date>`now()` })
-      .where(
-        'seq',
-        'in',
-        rows.map((row) => row.seq),
-      )
+      .where('seq', '=', sql<number>`any(${rows.map((row) => row.seq)}::bigint[])`)
       .execute();
     const now = Date.now();
     for (const row of rows) {
