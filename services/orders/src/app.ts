@@ -16,7 +16,7 @@ import {
 } from '@armature/platform';
 import { attachCache, createCache } from '@armature/platform/cache/index';
 import type { OrdersConfig } from './config.ts';
-import { customerStatus } from './db/customers.ts';
+import { DeletedCustomers } from './db/customers.ts';
 import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { migrationsFolder } from './db/migrations.ts';
 import type { OrdersDatabase } from './db/schema.ts';
@@ -63,12 +63,13 @@ export async function startOrdersService(
       audience: config.jwtAudience,
     });
   // Tokens outlive their users by up to their lifetime: refuse one whose user the customers
-  // projection knows as deleted (user.deleted), as the users service does. One primary-key read.
+  // projection knows as deleted (user.deleted), as the users service does.
+  const deletedCustomers = new DeletedCustomers(database.db);
   registerAuth(app, {
     verifier,
     isActive: async (principal) => {
       const id = parsePublicId('user', principal.userId);
-      return id !== undefined && (await customerStatus(database.db, id)) !== 'deleted';
+      return id !== undefined && !(await deletedCustomers.has(id));
     },
   });
 
@@ -123,7 +124,7 @@ export async function startOrdersService(
     service: 'orders',
     database,
     config: config.events,
-    consumers: [usersEventsConsumer(cache, app.log)],
+    consumers: [usersEventsConsumer(cache, app.log, deletedCustomers)],
   });
   return listen(app, { host: config.host, port: config.port });
 }
