@@ -137,6 +137,12 @@ interface Measure {
   seconds?: number;
   /** A cached read: after the warm-up, one request must answer `X-Cache: HIT`. */
   cached?: boolean;
+  /**
+   * Writes whose requests depend on each other (a cart, then its checkout): the warm-up runs as
+   * other users than the measured run, so that a request of the previous run still in flight when
+   * it stopped cannot empty a cart the next run has just filled.
+   */
+  ownWarmupUsers?: boolean;
 }
 
 async function measure(spec: Measure): Promise<Row> {
@@ -148,7 +154,12 @@ async function measure(spec: Measure): Promise<Row> {
     seconds: warmupSeconds,
     operationStatus: spec.operationStatus,
   };
-  const warm = await runLoad(load);
+  const perConnection = spec.perConnection;
+  const warm = await runLoad(
+    spec.ownWarmupUsers && perConnection
+      ? { ...load, perConnection: (index) => perConnection(index + connections) }
+      : load,
+  );
   let cache: string | undefined;
   if (spec.cached && !spec.id.endsWith('.bare')) {
     const [request] = spec.perConnection ? spec.perConnection(0) : spec.requests;
@@ -339,7 +350,7 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     const fixture = await seed(gateway1.url, {
       admin,
       products: 64,
-      shoppers: Math.max(connections, 16),
+      shoppers: 2 * Math.max(connections, 16),
       ordersPerShopper: quick ? 25 : 40,
       runId,
     });
@@ -616,6 +627,7 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         scenario: s,
         requests: requests.checkout(0),
         perConnection: requests.checkout,
+        ownWarmupUsers: true,
         operationStatus: 201,
         before: refreshPg,
       };
@@ -824,7 +836,7 @@ async function embedded(): Promise<void> {
     const fixture = await seed(server.url, {
       admin,
       products: 64,
-      shoppers: Math.max(connections, 16),
+      shoppers: 2 * Math.max(connections, 16),
       ordersPerShopper: quick ? 25 : 40,
       runId,
     });
@@ -873,6 +885,7 @@ async function embedded(): Promise<void> {
         origin: server.url,
         requests: requests.checkout(0),
         perConnection: requests.checkout,
+        ownWarmupUsers: true,
         operationStatus: 201,
         probes,
       });
