@@ -106,13 +106,15 @@ describe.runIf(mode === 'postgres')('prepared statements (postgres)', async () =
       poolSize: 1,
     });
     await sql`create table if not exists notes (id int primary key, body text not null)`.execute(database.db);
+    await sql`insert into notes values (1, 'one') on conflict do nothing`.execute(database.db);
     const read = () => database.db.selectFrom('notes').selectAll().where('id', '>', 0).execute();
     await read();
     await read();
     await sql`alter table notes add column extra text`.execute(database.db);
     const rows = await read();
     await database.close();
-    expect(rows.length).toBeGreaterThanOrEqual(0);
+    // The new column is there: the statement was prepared again, not answered from the stale plan.
+    expect(rows).toEqual([{ id: 1, body: 'one', extra: null }]);
   });
 });
 
