@@ -588,7 +588,6 @@ async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         requests: requests.orders(0),
         perConnection: requests.orders,
         before: refreshPg,
-        cached: true,
       };
       await measure({
         ...base,
@@ -874,7 +873,6 @@ async function embedded(): Promise<void> {
         requests: requests.orders(0),
         perConnection: requests.orders,
         probes,
-        cached: true,
       });
     if (selected.has('checkout')) {
       const before = await orderCount(server.url, fixture.adminToken);
