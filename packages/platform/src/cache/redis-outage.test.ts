@@ -5,7 +5,7 @@ import { createServer } from '../server.ts';
 import { Cache } from './cache.ts';
 import { attachCache } from './http.ts';
 import { RedisCacheStore, type RedisCacheStoreOptions } from './redis.ts';
-import { freePort, type OwnRedis, startOwnRedis, startTcpProxy, type TcpProxy } from './testing.ts';
+import { freePort, type OwnRedis, startOwnRedis, startTcpProxy } from './testing.ts';
 
 const hour = 3_600_000;
 const closing: Array<{ close(): Promise<void> }> = [];
