@@ -48,6 +48,20 @@ let abuse: AbuseSystem;
 let member: Member;
 let orderId: string;
 
+/** The query parameters of a member's order list, on both paths that serve it. */
+const orderListParams = [
+  'page',
+  'limit',
+  'cursor',
+  'sort',
+  'fields',
+  'status',
+  'createdAfter',
+  'createdBefore',
+  'minTotal',
+  'maxTotal',
+];
+
 const lists: ListUnderTest[] = [
   {
     path: () => '/v1/users',
@@ -57,34 +71,12 @@ const lists: ListUnderTest[] = [
   {
     path: () => '/v1/orders',
     token: () => member.token,
-    params: [
-      'page',
-      'limit',
-      'cursor',
-      'sort',
-      'fields',
-      'status',
-      'createdAfter',
-      'createdBefore',
-      'minTotal',
-      'maxTotal',
-    ],
+    params: orderListParams,
   },
   {
     path: () => '/v2/users/me/orders',
     token: () => member.token,
-    params: [
-      'page',
-      'limit',
-      'cursor',
-      'sort',
-      'fields',
-      'status',
-      'createdAfter',
-      'createdBefore',
-      'minTotal',
-      'maxTotal',
-    ],
+    params: orderListParams,
   },
   {
     path: () => '/v1/products',

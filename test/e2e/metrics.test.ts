@@ -36,6 +36,21 @@ beforeAll(async () => {
 
 afterAll(() => system?.close());
 
+/** What every service (users, orders) must expose. */
+const serviceMetrics = [
+  'http_request_duration_seconds',
+  'cache_hits_total',
+  'cache_misses_total',
+  'events_outbox_backlog',
+  'events_relay_lag_seconds',
+  'events_redeliveries_total',
+  'events_dead_letters_total',
+  'db_pool_connections',
+  'db_pool_connections_idle',
+  'db_pool_requests_waiting',
+  'nodejs_eventloop_lag_seconds',
+];
+
 const families: Record<string, string[]> = {
   gateway: [
     'http_request_duration_seconds',
@@ -45,32 +60,8 @@ const families: Record<string, string[]> = {
     'gateway_upstream_instance_up',
     'nodejs_eventloop_lag_seconds',
   ],
-  users: [
-    'http_request_duration_seconds',
-    'cache_hits_total',
-    'cache_misses_total',
-    'events_outbox_backlog',
-    'events_relay_lag_seconds',
-    'events_redeliveries_total',
-    'events_dead_letters_total',
-    'db_pool_connections',
-    'db_pool_connections_idle',
-    'db_pool_requests_waiting',
-    'nodejs_eventloop_lag_seconds',
-  ],
-  orders: [
-    'http_request_duration_seconds',
-    'cache_hits_total',
-    'cache_misses_total',
-    'events_outbox_backlog',
-    'events_relay_lag_seconds',
-    'events_redeliveries_total',
-    'events_dead_letters_total',
-    'db_pool_connections',
-    'db_pool_connections_idle',
-    'db_pool_requests_waiting',
-    'nodejs_eventloop_lag_seconds',
-  ],
+  users: serviceMetrics,
+  orders: serviceMetrics,
 };
 
 describe(`/metrics on every process (${mode})`, () => {
