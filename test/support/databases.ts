@@ -14,6 +14,18 @@ export const redisUrl = process.env.TEST_REDIS_URL;
 export const natsUrl = process.env.TEST_NATS_URL;
 export const mode = postgresAdminUrl ? 'postgres' : 'pglite';
 
+/**
+ * Options for a suite that needs PostgreSQL (several processes on one database, server features):
+ * in the embedded pass it is skipped, and the run's list of skipped tests says why.
+ */
+export const needsPostgres = {
+  skip: mode !== 'postgres',
+  meta: {
+    skipReason:
+      'needs PostgreSQL: runs in the scale-out pass (TEST_POSTGRES_URL=postgres://…; see docs/development.md)',
+  },
+};
+
 export interface TestStore {
   /** `*_DATABASE_URL` to pass, or undefined in PGlite mode. */
   url?: string;

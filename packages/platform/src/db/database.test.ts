@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
-import { freshStore, mode } from '../../../../test/support/databases.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshStore, mode, needsPostgres, type TestStore } from '../../../../test/support/databases.ts';
 import { createServer } from '../server.ts';
 import { openDatabase, StatementNames } from './database.ts';
 
@@ -73,9 +73,12 @@ describe('statement names', () => {
   });
 });
 
-describe.runIf(mode === 'postgres')('prepared statements (postgres)', async () => {
-  const store = await freshStore('prepared');
-  afterAll(() => store.drop());
+describe('prepared statements (postgres)', needsPostgres, () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await freshStore('prepared');
+  });
+  afterAll(() => store?.drop());
 
   it('prepares a statement run again, once per connection', async () => {
     const database = await openDatabase<NotesDatabase>({

@@ -216,7 +216,9 @@ export class OwnNatsServer {
     return server;
   }
 
+  /** Starts the server unless it runs already (a second one on the same port would orphan the first). */
   async start(): Promise<void> {
+    if (this.#process && this.#process.exitCode === null && this.#process.signalCode === null) return;
     const binary = process.env.NATS_SERVER_BIN ?? 'nats-server';
     const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.#storeDir], {
       stdio: 'ignore',

@@ -1,10 +1,10 @@
 import { decodeProtectedHeader } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { needsPostgres } from '../../../../test/support/databases.ts';
 import { startOnStore, startTestUsers, type TestUsers } from '../testing.ts';
 
-// Several processes on one database need PostgreSQL (an embedded database belongs to one process), so
-// this suite belongs to the scale-out pass (see vitest.config.ts).
-describe('several instances on one database (PostgreSQL)', () => {
+// Several processes on one database need PostgreSQL (an embedded database belongs to one process).
+describe('several instances on one database (PostgreSQL)', needsPostgres, () => {
   let one: TestUsers;
   let two: TestUsers;
   beforeAll(async () => {
@@ -27,12 +27,18 @@ describe('several instances on one database (PostgreSQL)', () => {
 
   it('after a rotation on one instance, the other accepts tokens of the new key at once', async () => {
     const before = await one.member('rotated');
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the unknown-kid cooldown
-    const { kid } = await one.service.context.keys.rotate();
-    const after = await one.login(before.email, before.password);
-    expect(decodeProtectedHeader(after.accessToken).kid).toBe(kid);
-    expect((await two.call('GET', '/v1/users/me', { token: after.accessToken })).status).toBe(200);
-    expect((await two.call('GET', '/v1/users/me', { token: before.accessToken })).status).toBe(200);
+    // Past the unknown-kid cooldown (1 s) of an earlier lookup: move the clock, don't wait it out.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 1100);
+      const { kid } = await one.service.context.keys.rotate();
+      const after = await one.login(before.email, before.password);
+      expect(decodeProtectedHeader(after.accessToken).kid).toBe(kid);
+      expect((await two.call('GET', '/v1/users/me', { token: after.accessToken })).status).toBe(200);
+      expect((await two.call('GET', '/v1/users/me', { token: before.accessToken })).status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('revoke a refresh-token family everywhere: reuse on one instance is refused on the other', async () => {
