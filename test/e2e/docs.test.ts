@@ -1,50 +1,22 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allOperations } from '../../packages/contracts/src/all-operations.ts';
+import { type Browser, browserSuite, launchBrowser } from '../support/browser-suite.ts';
 import { startSystem, type TestSystem } from '../support/system.ts';
 
-/** Debian's Chromium; CI installs it with `.ci/install-browser.sh`. */
-const chromiumPath = '/usr/bin/chromium';
 const screenshot = fileURLToPath(new URL('../../test-results/docs.png', import.meta.url));
 const committedDocument = new URL('../../packages/contracts/openapi.json', import.meta.url);
 
 let system: TestSystem;
-let browser: BrowserContext;
-let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `Chromium is not installed at ${chromiumPath}; the docs page test needs it. ` +
-        'Install it with `bash .ci/install-browser.sh` (apt-get install chromium).',
-    );
-  }
   system = await startSystem();
-  profile = await mkdtemp(join(tmpdir(), 'armature-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1440, height: 1000 },
-  });
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
   await system?.close();
 });
 
@@ -55,9 +27,19 @@ describe('the API contract served by the gateway', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.text()).toBe(await readFile(committedDocument, 'utf8'));
   });
+});
+
+describe('the docs page in a browser', browserSuite(), () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   it('renders every operation on /docs from local assets only, and saves a screenshot', async () => {
-    const page = await browser.newPage();
+    const page = await browser.context.newPage();
     const requested: string[] = [];
     page.on('request', (request) => {
       requested.push(request.url());
