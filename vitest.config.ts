@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// `*.scale-out.test.ts` suites need several processes on one shared PostgreSQL; they run in the
-// scale-out pass (TEST_POSTGRES_URL set), where every other suite runs too.
-const scaleOut = Boolean(process.env.TEST_POSTGRES_URL);
-
+/**
+ * `npm test`: every suite — units, the whole system through the gateway, abuse, faults, the browser.
+ * With TEST_POSTGRES_URL, TEST_REDIS_URL and TEST_NATS_URL set (CI's scale-out pass) the same suites
+ * run on the real PostgreSQL, Redis and NATS; suites that only make sense there say so and are
+ * listed as skipped in the embedded pass. `vitest.unit.config.ts` is the fast lane.
+ */
 export default defineConfig({
   test: {
     include: [
@@ -13,11 +15,11 @@ export default defineConfig({
       'test/**/*.test.ts',
       'bench/**/*.test.ts',
     ],
-    exclude: ['**/node_modules/**', ...(scaleOut ? [] : ['**/*.scale-out.test.ts'])],
+    exclude: ['**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    globalSetup: ['test/support/global-setup.ts'],
-    reporters: ['default'],
+    globalSetup: ['test/support/global-setup.ts', 'test/support/browser-setup.ts'],
+    reporters: ['default', './test/support/skipped-reporter.ts'],
   },
 });
