@@ -81,8 +81,13 @@ describe('an instance dying under load', () => {
       return checks['orders-1'].status === 'up' && checks['orders-2'].status === 'up';
     });
     const workers = Array.from({ length: 8 }, worker);
+    // Traffic runs for a number of requests, not a number of milliseconds, so a slow machine sees as much.
+    const moreRequests = (count: number) => {
+      const from = outcomes.length;
+      return waitFor(async () => outcomes.length >= from + count);
+    };
     await waitFor(async () => new Set(outcomes.map((outcome) => outcome.instance)).size === 2);
-    await sleep(300);
+    await moreRequests(100);
     expect(new Set(outcomes.map((outcome) => outcome.instance))).toEqual(new Set(['a', 'b']));
 
     const killedAt = performance.now();
@@ -96,7 +101,7 @@ describe('an instance dying under load', () => {
       await sleep(10);
     }
     expect(outAt, 'instance a was never taken out of rotation').toBeGreaterThan(0);
-    await sleep(1500);
+    await moreRequests(400);
 
     const restartingAt = performance.now();
     instanceA = await startProcess(upstreamMain, { UPSTREAM_NAME: 'a', UPSTREAM_PORT: portA });
@@ -109,7 +114,7 @@ describe('an instance dying under load', () => {
       }
       await sleep(20);
     }
-    await sleep(300);
+    await moreRequests(100);
     running = false;
     await Promise.all(workers);
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -64,7 +64,7 @@ describe('graceful shutdown', () => {
       status: response.status,
       body: await response.json(),
     }));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(started.child, /slow request started/);
     started.child.kill('SIGTERM');
     const [response, code] = await Promise.all([inFlight, started.exited]);
     expect(response).toEqual({ status: 200, body: { finished: true } });
@@ -76,10 +76,13 @@ describe('graceful shutdown', () => {
     const started = run('packages/platform/test/fixtures/slow-server.ts', {});
     const [, url] = await waitFor(started.child, /listening (\S+)/);
     const inFlight = fetch(`${url}/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(started.child, /slow request started/);
     started.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await expect(fetch(`${url}/health/live`, { headers: { connection: 'close' } })).rejects.toThrow();
+    // While the slow request is still in flight, a new connection is refused.
+    await vi.waitFor(
+      () => expect(fetch(`${url}/health/live`, { headers: { connection: 'close' } })).rejects.toThrow(),
+      { timeout: 1000, interval: 20 },
+    );
     expect((await inFlight).status).toBe(200);
     expect(await started.exited).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker, isBrokenCircuitError } from './circuit-breaker.ts';
 
 class Outage extends Error {}
@@ -35,8 +35,7 @@ describe('circuit breaker', () => {
   it('lets one probe through after the pause and closes when it succeeds', async () => {
     const subject = breaker();
     for (let i = 0; i < 3; i++) await subject.execute(fail).catch(() => {});
-    await sleep(120);
-    expect(subject.acceptsCalls).toBe(true);
+    await vi.waitFor(() => expect(subject.acceptsCalls).toBe(true), { timeout: 5000, interval: 10 });
     const probe = subject.execute(async () => {
       await sleep(30);
       return 'ok';
@@ -52,7 +51,7 @@ describe('circuit breaker', () => {
   it('opens again when the probe fails', async () => {
     const subject = breaker();
     for (let i = 0; i < 3; i++) await subject.execute(fail).catch(() => {});
-    await sleep(120);
+    await vi.waitFor(() => expect(subject.acceptsCalls).toBe(true), { timeout: 5000, interval: 10 });
     await subject.execute(fail).catch(() => {});
     expect(subject.state).toBe('open');
     expect(subject.acceptsCalls).toBe(false);
