@@ -9,3 +9,31 @@ export async function renderClientTypes(openapiJson: string): Promise<string> {
   );
   return header + astToString(ast);
 }
+
+/**
+ * The operations that accept `Idempotency-Key`, as `METHOD /path` with the path as the document
+ * writes it: the client sends a key with each of them, the same on every retry.
+ */
+export function renderIdempotentOperations(openapiJson: string): string {
+  const document = JSON.parse(openapiJson) as {
+    paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>;
+  };
+  const keyed = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods)
+      .filter(([, operation]) =>
+        (operation.parameters ?? []).some(
+          (p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key',
+        ),
+      )
+      .map(([method]) => `${method.toUpperCase()} ${path}`),
+  );
+  return [
+    '// Generated from the contract by `npm run contracts:generate`; do not edit.',
+    '',
+    '/** Operations that accept `Idempotency-Key`: `METHOD /path`, the path as the contract writes it. */',
+    'export const idempotentOperations: ReadonlySet<string> = new Set([',
+    ...keyed.sort().map((operation) => `  '${operation}',`),
+    ']);',
+    '',
+  ].join('\n');
+}

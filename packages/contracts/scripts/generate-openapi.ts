@@ -1,6 +1,6 @@
 /**
  * Writes the contract's generated artifacts: `packages/contracts/openapi.json` and the typed client's
- * `packages/client/src/schema.d.ts`. With `--check`, writes nothing and fails when a committed file
+ * `packages/client/src/schema.d.ts` and `idempotent-operations.ts`. With `--check`, writes nothing and fails when a committed file
  * differs from what the contract produces now (CI runs it, so a schema change without regeneration
  * cannot land).
  *
@@ -10,13 +10,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderClientTypes } from './client-types.ts';
+import { renderClientTypes, renderIdempotentOperations } from './client-types.ts';
 import { buildOpenApi, renderOpenApi } from './openapi.ts';
 
 const root = new URL('../../../', import.meta.url);
 const targets = {
   openapi: new URL('packages/contracts/openapi.json', root),
   clientTypes: new URL('packages/client/src/schema.d.ts', root),
+  idempotentOperations: new URL('packages/client/src/idempotent-operations.ts', root),
 };
 
 async function main(): Promise<number> {
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
   const outputs: [URL, string][] = [
     [targets.openapi, openapi],
     [targets.clientTypes, await renderClientTypes(openapi)],
+    [targets.idempotentOperations, renderIdempotentOperations(openapi)],
   ];
 
   if (!check) {
