@@ -102,8 +102,10 @@ describe('package manifests', () => {
     for (const workspace of workspaces) {
       const dir = join(root, workspace);
       if (!existsSync(join(dir, 'package.json'))) continue;
-      const exported = readManifest(dir).exports as Record<string, string> | string | undefined;
-      const targets = typeof exported === 'string' ? [exported] : Object.values(exported ?? {});
+      // A target is a path or, per condition (`types`, `import`), an object of paths.
+      const targetsOf = (entry: unknown): string[] =>
+        typeof entry === 'string' ? [entry] : Object.values((entry as object) ?? {}).flatMap(targetsOf);
+      const targets = targetsOf(readManifest(dir).exports);
       for (const target of targets.filter((path) => !path.includes('*'))) {
         expect(existsSync(join(dir, target)), `${workspace} exports ${target}`).toBe(true);
       }

@@ -45,6 +45,8 @@ export function beginRun(): TestRun {
   writeFileSync(join(folder, 'owner'), String(process.pid));
   process.env[runMarker] = id;
   process.env.TMPDIR = tmp;
+  // Tools that cache compiled code (tsc enables Node's compile cache) would leave it in TMPDIR.
+  process.env.NODE_COMPILE_CACHE = join(folder, 'compile-cache');
   const run = { id, folder, tmp };
   // Vitest exits through process.exit() on Ctrl-C and SIGTERM, so this also covers an interrupted run.
   process.once('exit', () => removeRun(run));
