@@ -37,7 +37,6 @@ describe('auth at the edge', () => {
       ['GET', '/v1/orders'],
       ['POST', '/v1/users/usr_1/orders'],
       ['POST', '/v1/products'],
-      ['POST', '/v1/auth/logout'],
       ['GET', '/users/me?version=2'],
     ]) {
       const { status, body, headers } = await call(gateway.url, path, {

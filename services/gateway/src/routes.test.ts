@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { isPublicRoute, ownerOf } from './routes.ts';
+import type { StartedService } from '@armature/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forwardedOperations, isPublicRoute, ownerOf, resourceRoots } from './routes.ts';
+import { type FakeUpstream, startFakeUpstream } from './testing/fake-upstream.ts';
+import { startTestGateway } from './testing/gateway.ts';
+import { createSigningKey, type SigningKey, signToken } from './testing/tokens.ts';
 
 describe('which service owns a path', () => {
   it.each([
@@ -10,10 +14,11 @@ describe('which service owns a path', () => {
     ['/users/usr_1/cart', 'orders'],
     ['/users/usr_1/cart/items/prd_1', 'orders'],
     ['/users/me/orders', 'orders'],
-    ['/users/usr_1/ordersx', 'users'],
     ['/products', 'orders'],
     ['/products/prd_1', 'orders'],
     ['/orders/ord_1/items', 'orders'],
+    ['/users/usr_1/ordersx', undefined],
+    ['/products/prd_1/anything', undefined],
     ['/widgets', undefined],
     ['//users', undefined],
     ['/usersx', undefined],
@@ -21,21 +26,91 @@ describe('which service owns a path', () => {
   ])('%s → %s', (path, owner) => {
     expect(ownerOf(path)).toBe(owner);
   });
+
+  it('sends /events where its filter points, and refuses to guess', () => {
+    expect(ownerOf('/events', { type: 'order.created' })).toBe('orders');
+    expect(ownerOf('/events', { aggregateId: 'usr_1' })).toBe('users');
+    expect(() => ownerOf('/events', {})).toThrow();
+  });
+
+  it('knows the resource roots from the contract', () => {
+    expect(new Set(resourceRoots)).toEqual(new Set(['users', 'auth', 'products', 'orders', 'events']));
+  });
 });
 
-describe('the public allow-list', () => {
-  it('opens registration, login, refresh and product reads only', () => {
+describe('the public routes', () => {
+  it('opens registration, login, refresh, logout (the refresh token is the credential) and product reads only', () => {
     expect(isPublicRoute('POST', '/users')).toBe(true);
     expect(isPublicRoute('POST', '/auth/login')).toBe(true);
     expect(isPublicRoute('POST', '/auth/refresh')).toBe(true);
+    expect(isPublicRoute('POST', '/auth/logout')).toBe(true);
     expect(isPublicRoute('GET', '/products')).toBe(true);
     expect(isPublicRoute('HEAD', '/products/prd_1')).toBe(true);
 
     expect(isPublicRoute('GET', '/users')).toBe(false);
-    expect(isPublicRoute('POST', '/auth/logout')).toBe(false);
     expect(isPublicRoute('POST', '/products')).toBe(false);
     expect(isPublicRoute('GET', '/products/prd_1/anything')).toBe(false);
     expect(isPublicRoute('DELETE', '/products/prd_1')).toBe(false);
     expect(isPublicRoute('GET', '/orders')).toBe(false);
+  });
+});
+
+/**
+ * Every operation of the contract, called through a running gateway: without a token a public one
+ * reaches its owner and any other is refused at the edge; with a token each reaches its owner.
+ */
+describe('every operation of the contract through the gateway', () => {
+  let key: SigningKey;
+  let users: FakeUpstream;
+  let orders: FakeUpstream;
+  let gateway: StartedService;
+  beforeAll(async () => {
+    key = await createSigningKey();
+    users = await startFakeUpstream({ name: 'users', keys: [key.jwk] });
+    orders = await startFakeUpstream({ name: 'orders' });
+    gateway = await startTestGateway(
+      { users: [users.url], orders: [orders.url] },
+      { RATE_LIMIT_MAX_REQUESTS: '100000', LOGIN_RATE_LIMIT_MAX_REQUESTS: '100000' },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([users?.close(), orders?.close()]);
+  });
+
+  const samples: Record<string, string> = { id: 'usr_1', productId: 'prd_1' };
+  const concrete = (path: string) =>
+    path.replace(/\{(\w+)\}/g, (_, name: string) => samples[name] ?? `${name}_1`) +
+    (path === '/events' ? '?type=user.created' : '');
+
+  it.each(
+    forwardedOperations.flatMap((operation) =>
+      [1, 2].map(
+        (version) => [`${operation.method} /v${version}${operation.path}`, operation, version] as const,
+      ),
+    ),
+  )('%s', async (_name, operation, version) => {
+    const url = `${gateway.url}/v${version}${concrete(operation.path)}`;
+    const body = ['POST', 'PUT', 'PATCH'].includes(operation.method) ? '{}' : undefined;
+    const headers = body ? { 'content-type': 'application/json' } : {};
+    const servedBy = (response: Response) => response.headers.get('x-instance');
+
+    const anonymous = await fetch(url, { method: operation.method, headers, body });
+    await anonymous.arrayBuffer();
+    if (operation.access === 'public') {
+      expect(servedBy(anonymous)).toBe(operation.service);
+    } else {
+      expect(anonymous.status).toBe(401);
+      expect(servedBy(anonymous)).toBeNull();
+    }
+
+    const token = await signToken(key, { roles: operation.access === 'admin' ? ['admin'] : ['member'] });
+    const signed = await fetch(url, {
+      method: operation.method,
+      headers: { ...headers, authorization: `Bearer ${token}` },
+      body,
+    });
+    await signed.arrayBuffer();
+    expect(servedBy(signed)).toBe(operation.service);
   });
 });

@@ -1,35 +1,70 @@
+import { allOperations } from '@armature/contracts/all-operations';
+import type { Operation } from '@armature/contracts/operation';
 import { ApiError } from '@armature/platform';
+import FindMyWay from 'find-my-way';
 
 export type Upstream = 'users' | 'orders';
 
-/** The first path segment of every public resource, and which service owns it. */
-const ownerBySegment: Record<string, Upstream> = {
-  users: 'users',
-  auth: 'users',
-  products: 'orders',
-  orders: 'orders',
-};
+/**
+ * The gateway's routing, read from the contract: each operation names the service that owns it and
+ * who may call it (`public`, `authenticated`, `admin`). A path template belongs to one service; the
+ * method decides only whether a token is needed at the edge. Nothing here restates a path by hand.
+ */
+interface PathEntry {
+  owner: Upstream;
+  /** Methods anyone may call on this path without a token. */
+  publicMethods: Set<string>;
+}
+
+/** Paths the gateway forwards: versioned operations of the services (not the gateway's own). */
+export const forwardedOperations = (Object.values(allOperations) as Operation[]).filter(
+  (operation): operation is Operation & { service: Upstream } =>
+    operation.service !== 'gateway' && !operation.unversioned,
+);
+
+const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ caseSensitive: true, ignoreTrailingSlash: false });
+const entries = new Map<string, PathEntry>();
+for (const operation of forwardedOperations) {
+  const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
+  let entry = entries.get(path);
+  if (!entry) {
+    entry = { owner: operation.service, publicMethods: new Set() };
+    entries.set(path, entry);
+    // One lookup per path, whatever the method: register it once, under GET, with its entry.
+    router.on('GET', path, () => {}, entry);
+  }
+  if (entry.owner !== operation.service) {
+    throw new Error(
+      `${operation.path} is owned by both ${entry.owner} and ${operation.service} in the contract`,
+    );
+  }
+  if (operation.access === 'public') {
+    entry.publicMethods.add(operation.method);
+    if (operation.method === 'GET') entry.publicMethods.add('HEAD');
+  }
+}
 
 /** Resource roots, for registering unversioned routes (`/users`, `/users/*`, …). */
-export const resourceRoots = [...Object.keys(ownerBySegment), 'events'];
+export const resourceRoots = [
+  ...new Set(forwardedOperations.map((operation) => operation.path.split('/')[1]!)),
+];
+
+function entryOf(path: string): PathEntry | undefined {
+  return (router.find('GET', path)?.store as PathEntry | undefined) ?? undefined;
+}
 
 /**
  * Which service owns a public path, the version prefix already stripped (`/users/usr_1/cart`).
- * The cart and a user's orders live under `/users/{id}` but belong to the orders service.
- * `/events` belongs to both (see `eventsOwner`): its query decides.
+ * `/events` is listed by both services (see `eventsOwner`): its query decides.
  */
 export function ownerOf(path: string, query: Record<string, unknown> = {}): Upstream | undefined {
-  const end = path.indexOf('/', 1);
-  const root = end === -1 ? path.slice(1) : path.slice(1, end);
-  if (root === 'events') return end === -1 ? eventsOwner(query) : undefined;
-  const owner = Object.hasOwn(ownerBySegment, root) ? ownerBySegment[root] : undefined;
-  if (owner !== 'users' || root !== 'users' || end === -1) return owner;
-  // /users/{id}/cart… and /users/{id}/orders… belong to the orders service.
-  const idEnd = path.indexOf('/', end + 1);
-  if (idEnd === -1) return owner;
-  const next = path.indexOf('/', idEnd + 1);
-  const child = next === -1 ? path.slice(idEnd + 1) : path.slice(idEnd + 1, next);
-  return child === 'cart' || child === 'orders' ? 'orders' : owner;
+  if (path === '/events') return eventsOwner(query);
+  return entryOf(path)?.owner;
+}
+
+/** Whether anyone may call this route without a token (the contract's `access: 'public'`). */
+export function isPublicRoute(method: string, path: string): boolean {
+  return entryOf(path)?.publicMethods.has(method) ?? false;
 }
 
 /**
@@ -54,20 +89,4 @@ export function eventsOwner(query: Record<string, unknown>): Upstream {
       },
     ],
   });
-}
-
-/**
- * API routes anyone may call without a token, matched on the method and the unversioned path. Every
- * other API route needs a valid access token at the gateway. (Gateway-local routes such as `/health`
- * and `/docs` declare themselves public with `config: { public: true }`.)
- */
-const publicRoutes: Array<{ methods: readonly string[]; path: RegExp }> = [
-  { methods: ['POST'], path: /^\/users$/ }, // register
-  { methods: ['POST'], path: /^\/auth\/(login|refresh)$/ },
-  { methods: ['GET', 'HEAD'], path: /^\/products(\/[^/]+)?$/ },
-];
-
-export function isPublicRoute(method: string, path: string): boolean {
-  for (const route of publicRoutes) if (route.methods.includes(method) && route.path.test(path)) return true;
-  return false;
 }
