@@ -63,6 +63,10 @@ describe(`object-level access through the gateway (${mode})`, () => {
       ['PATCH', `/v1/products/${product}`, { price: 0 }, 403],
       ['PUT', `/v1/products/${product}`, { name: 'Free lunch', price: 0, stock: 1000 }, 403],
       ['DELETE', `/v1/products/${product}`, undefined, 403],
+      // Admin-only: refused before its parameters are checked, so a refusal teaches nothing.
+      ['GET', '/v1/events', undefined, 403],
+      ['GET', '/v1/users?unknownFilter=1', undefined, 403],
+      ['POST', '/v1/products', { not: 'a product' }, 403],
     ];
     for (const [method, path, body, status] of attempts) {
       const answer = await call(method, path, { token, body });

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { decodeProtectedHeader } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { isPublicRoute } from './routes.ts';
+import { accessOf, isPublicRoute } from './routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -117,7 +117,17 @@ export const edgeAuth = fp(
     });
 
     app.addHook('preParsing', (request, _reply, payload, done) => {
-      if (request.principal || isPublic(request)) return done(null, payload);
+      const principal = request.principal;
+      // An admin-only operation refuses a member here, before anything reads or checks its input:
+      // a refusal must not teach how to call what the caller may not use.
+      if (
+        principal &&
+        !principal.isAdmin &&
+        request.api &&
+        accessOf(request.method, request.api.path) === 'admin'
+      )
+        return done(new ApiError('FORBIDDEN'), payload);
+      if (principal || isPublic(request)) return done(null, payload);
       done(request.tokenError ?? unauthorized('UNAUTHORIZED'), payload);
     });
   },

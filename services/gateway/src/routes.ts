@@ -1,5 +1,5 @@
 import { allOperations } from '@armature/contracts/all-operations';
-import type { Operation } from '@armature/contracts/operation';
+import type { Access, Operation } from '@armature/contracts/operation';
 import { ApiError } from '@armature/platform';
 import FindMyWay from 'find-my-way';
 
@@ -12,8 +12,8 @@ export type Upstream = 'users' | 'orders';
  */
 interface PathEntry {
   owner: Upstream;
-  /** Methods anyone may call on this path without a token. */
-  publicMethods: Set<string>;
+  /** Who may call each method of this path (HEAD as GET). */
+  access: Map<string, Access>;
 }
 
 /** Paths the gateway forwards: versioned operations of the services (not the gateway's own). */
@@ -28,7 +28,7 @@ for (const operation of forwardedOperations) {
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
   let entry = entries.get(path);
   if (!entry) {
-    entry = { owner: operation.service, publicMethods: new Set() };
+    entry = { owner: operation.service, access: new Map() };
     entries.set(path, entry);
     // One lookup per path, whatever the method: register it once, under GET, with its entry.
     router.on('GET', path, () => {}, entry);
@@ -38,10 +38,8 @@ for (const operation of forwardedOperations) {
       `${operation.path} is owned by both ${entry.owner} and ${operation.service} in the contract`,
     );
   }
-  if (operation.access === 'public') {
-    entry.publicMethods.add(operation.method);
-    if (operation.method === 'GET') entry.publicMethods.add('HEAD');
-  }
+  entry.access.set(operation.method, operation.access);
+  if (operation.method === 'GET') entry.access.set('HEAD', operation.access);
 }
 
 /** Resource roots, for registering unversioned routes (`/users`, `/users/*`, …). */
@@ -62,9 +60,14 @@ export function ownerOf(path: string, query: Record<string, unknown> = {}): Upst
   return entryOf(path)?.owner;
 }
 
+/** Who may call this route, as the contract says; undefined for a route it does not declare. */
+export function accessOf(method: string, path: string): Access | undefined {
+  return entryOf(path)?.access.get(method);
+}
+
 /** Whether anyone may call this route without a token (the contract's `access: 'public'`). */
 export function isPublicRoute(method: string, path: string): boolean {
-  return entryOf(path)?.publicMethods.has(method) ?? false;
+  return accessOf(method, path) === 'public';
 }
 
 /**
