@@ -148,7 +148,7 @@ const apiDescription = [
   '- **Retries**: a `POST` accepting `Idempotency-Key` creates nothing twice for the same key.',
   '- **Client**: `@armature/client` (`packages/client` in the repository, with its README) is typed from',
   '  this document; it signs in and refreshes, retries safely with idempotency keys, throws',
-  '  `ArmatureApiError` and iterates lists: `createArmature({ baseUrl }).paginate(\'/v1/products\')`.',
+  "  `ArmatureApiError` and iterates lists: `createArmature({ baseUrl }).paginate('/v1/products')`.",
 ].join('\n');
 
 /** What the operations of one document share: named schemas, headers and error responses. */
