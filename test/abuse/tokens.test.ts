@@ -169,13 +169,17 @@ describe(`forged and stale access tokens (${mode})`, () => {
       ['PATCH', '/v1/users/me', { name: 'Back from the dead' }],
       ['PUT', '/v1/users/me', { email: doomed.email, name: 'Back from the dead' }],
       ['DELETE', '/v1/users/me', undefined],
-      ['GET', '/v1/users', undefined],
     ] as const) {
       expectUnauthorized(
         await call(method, path, { token: doomed.token, body }),
         `deleted user → ${method} ${path}`,
       );
     }
+    // An admin-only route refuses any member's token at the gateway, from its claims alone (403),
+    // before the users service would see that this member is gone.
+    const adminOnly = await call('GET', '/v1/users', { token: doomed.token });
+    expect(adminOnly.status).toBe(403);
+    expect(adminOnly.body.error.code).toBe('FORBIDDEN');
     // The orders service learns of the deletion from the user.deleted event: wait for it (bounded),
     // then every orders route refuses the token too.
     const deadline = Date.now() + 20_000;

@@ -30,7 +30,9 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     const api = request.api!;
     const owner = ownerOf(api.path, request.query as Record<string, unknown>);
     if (!owner) {
-      throw new ApiError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${api.path}` });
+      // The path as sent may be very long: name only its start.
+      const shown = api.path.length > 200 ? `${api.path.slice(0, 200)}…` : api.path;
+      throw new ApiError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${shown}` });
     }
     return forward(request, reply, { service: services[owner], url: api.upstreamUrl, metrics });
   };

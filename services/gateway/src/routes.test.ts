@@ -19,6 +19,7 @@ describe('which service owns a path', () => {
     ['/orders/ord_1/items', 'orders'],
     ['/users/usr_1/ordersx', undefined],
     ['/products/prd_1/anything', undefined],
+    [`/users/${'x'.repeat(1500)}`, 'users'],
     ['/widgets', undefined],
     ['//users', undefined],
     ['/usersx', undefined],

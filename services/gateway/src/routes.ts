@@ -22,7 +22,13 @@ export const forwardedOperations = (Object.values(allOperations) as Operation[])
     operation.service !== 'gateway' && !operation.unversioned,
 );
 
-const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ caseSensitive: true, ignoreTrailingSlash: false });
+// Ids as long as the services accept (their routers take 2048-character parameters), so that an
+// overlong id reaches its service and gets that service's 404 for an unknown id.
+const router = FindMyWay<FindMyWay.HTTPVersion.V1>({
+  caseSensitive: true,
+  ignoreTrailingSlash: false,
+  maxParamLength: 2048,
+});
 const entries = new Map<string, PathEntry>();
 for (const operation of forwardedOperations) {
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
