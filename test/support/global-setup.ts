@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { beginRun, describeLeftovers, leftovers, removeRun, type TestRun } from './run-guard.ts';
@@ -7,8 +9,16 @@ import { beginRun, describeLeftovers, leftovers, removeRun, type TestRun } from 
  * run-guard.ts), prepare one empty PGlite cluster that `freshStore` copies (initdb takes seconds, a
  * copy a fraction of that). At the end, fail the run if anything it started is still there.
  */
-export async function setup({ provide }: { provide(key: 'pgliteTemplate', value: string): void }) {
+export async function setup(project: { provide(key: 'pgliteTemplate', value: string): void }) {
+  const startedIn = tmpdir();
   const run = beginRun();
+  // Vitest keeps transformed modules in a folder of its own under the TMPDIR it started with, and
+  // removes it only when it closes normally: an interrupted run removes it here.
+  const runnerTemp = (project as { tmpDir?: unknown }).tmpDir;
+  if (typeof runnerTemp === 'string' && runnerTemp.startsWith(startedIn)) {
+    process.once('exit', () => rmSync(runnerTemp, { recursive: true, force: true }));
+  }
+  const { provide } = project;
   const template = join(run.folder, 'pglite-template');
   const client = await PGlite.create(template);
   await client.close();
