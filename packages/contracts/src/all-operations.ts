@@ -1,3 +1,4 @@
+import { accountsOperations } from './accounts.ts';
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
 import { eventsOperations } from './events.ts';
@@ -16,6 +17,7 @@ const areas: Record<string, Operation>[] = [
   healthOperations,
   authOperations,
   usersOperations,
+  accountsOperations,
   productsOperations,
   cartsOperations,
   ordersOperations,
