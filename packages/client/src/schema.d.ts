@@ -98,7 +98,7 @@ export interface paths {
         /**
          * Exchange email and password for an access and a refresh token
          * @deprecated
-         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong.
+         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong. With two-factor sign-in on, a right password answers 202 with an `mfaChallenge` to complete at `POST /auth/mfa` with a code.
          *
          *     Public: no token needed.
          */
@@ -126,6 +126,29 @@ export interface paths {
          *     Public: no token needed.
          */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Second step of a two-factor sign-in: the challenge and a code → tokens
+         * @deprecated
+         * @description When `POST /auth/login` answers 202 with an `mfaChallenge`, send it here with the code of the authenticator app or a recovery code. A challenge lives `MFA_CHALLENGE_TTL_SECONDS` and takes at most 5 wrong codes; a code works once. Refusals are 401 `INVALID_MFA_CODE`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["completeMfaLogin"];
         delete?: never;
         options?: never;
         head?: never;
@@ -525,6 +548,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether two-factor sign-in is on (self or admin)
+         * @deprecated
+         * @description Requires an access token.
+         */
+        get: operations["getMfa"];
+        /**
+         * Confirm an enrolment with a first code, or turn two-factor sign-in off with a code (self)
+         * @deprecated
+         * @description `enabled: true` with a code of the new secret turns it on and answers the ten recovery codes, shown this once (each works once, in place of a code). `enabled: false` with a code or a recovery code turns it off. A wrong code is a 401 `INVALID_MFA_CODE`, limited by the gateway’s strict limit.
+         *
+         *     Requires an access token.
+         */
+        put: operations["updateMfa"];
+        /**
+         * Start enrolling an authenticator app (self)
+         * @deprecated
+         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s) and its `otpauth://` URI. Nothing changes at sign-in until the enrolment is confirmed with a first code (`PUT` with `enabled: true`). Starting again replaces an unconfirmed secret; while two-factor sign-in is on it is a 409.
+         *
+         *     Requires an access token.
+         */
+        post: operations["startMfaEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}/orders": {
         parameters: {
             query?: never;
@@ -642,7 +700,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for an access and a refresh token
-         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong.
+         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong. With two-factor sign-in on, a right password answers 202 with an `mfaChallenge` to complete at `POST /auth/mfa` with a code.
          *
          *     Public: no token needed.
          */
@@ -669,6 +727,28 @@ export interface paths {
          *     Public: no token needed.
          */
         post: operations["logoutV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Second step of a two-factor sign-in: the challenge and a code → tokens
+         * @description When `POST /auth/login` answers 202 with an `mfaChallenge`, send it here with the code of the authenticator app or a recovery code. A challenge lives `MFA_CHALLENGE_TTL_SECONDS` and takes at most 5 wrong codes; a code works once. Refusals are 401 `INVALID_MFA_CODE`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["completeMfaLoginV2"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1037,6 +1117,38 @@ export interface paths {
          *     Requires an access token.
          */
         post: operations["resendEmailVerificationV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether two-factor sign-in is on (self or admin)
+         * @description Requires an access token.
+         */
+        get: operations["getMfaV2"];
+        /**
+         * Confirm an enrolment with a first code, or turn two-factor sign-in off with a code (self)
+         * @description `enabled: true` with a code of the new secret turns it on and answers the ten recovery codes, shown this once (each works once, in place of a code). `enabled: false` with a code or a recovery code turns it off. A wrong code is a 401 `INVALID_MFA_CODE`, limited by the gateway’s strict limit.
+         *
+         *     Requires an access token.
+         */
+        put: operations["updateMfaV2"];
+        /**
+         * Start enrolling an authenticator app (self)
+         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s) and its `otpauth://` URI. Nothing changes at sign-in until the enrolment is confirmed with a first code (`PUT` with `enabled: true`). Starting again replaces an unconfirmed secret; while two-factor sign-in is on it is a 409.
+         *
+         *     Requires an access token.
+         */
+        post: operations["startMfaEnrolmentV2"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1500,6 +1612,26 @@ export interface components {
                 /** @constant */
                 use: "sig";
             }[];
+        };
+        /** MfaChallenge */
+        MfaChallenge: {
+            /** @example mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+            mfaChallenge: string;
+            /** @description Seconds the challenge stays valid */
+            expiresIn: number;
+        };
+        /** MfaEnrolment */
+        MfaEnrolment: {
+            /** @description Base32, to type into an app */
+            secret: string;
+            /** @description The same secret as an `otpauth://` URI, for a QR code */
+            otpauthUri: string;
+        };
+        /** MfaStatus */
+        MfaStatus: {
+            enabled: boolean;
+            recoveryCodesLeft: number;
+            recoveryCodes?: string[];
         };
         /** OrderItemV1 */
         OrderItemV1: {
@@ -2452,6 +2584,21 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaChallenge"];
+                };
+            };
             400: components["responses"]["Error400V1"];
             401: components["responses"]["Error401V1"];
             413: components["responses"]["Error413V1"];
@@ -2491,6 +2638,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    completeMfaLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+                    mfaChallenge: string;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
             };
             400: components["responses"]["Error400V1"];
             401: components["responses"]["Error401V1"];
@@ -3738,6 +3929,132 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    getMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    updateMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description `true` confirms a started enrolment, `false` turns two-factor sign-in off */
+                    enabled: boolean;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            409: components["responses"]["Error409V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    startMfaEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            409: components["responses"]["Error409V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
     listUserOrders: {
         parameters: {
             query?: {
@@ -4080,6 +4397,19 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaChallenge"];
+                };
+            };
             400: components["responses"]["Error400"];
             401: components["responses"]["Error401"];
             413: components["responses"]["Error413"];
@@ -4117,6 +4447,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    completeMfaLoginV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+                    mfaChallenge: string;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
             };
             400: components["responses"]["Error400"];
             401: components["responses"]["Error401"];
@@ -5298,6 +5670,126 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    getMfaV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    updateMfaV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description `true` confirms a started enrolment, `false` turns two-factor sign-in off */
+                    enabled: boolean;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    startMfaEnrolmentV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
             };
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { MfaChallengeToken, TokenPair } from './auth.ts';
 import { ListOf, listQueryProperties, PublicId, Timestamp } from './common.ts';
 import { defineOperations } from './operation.ts';
 import { Email, Password, UserIdOrMeParams } from './users.ts';
@@ -209,5 +210,130 @@ export const accountsOperations = defineOperations({
     params: UserIdOrMeParams,
     responses: { 204: null },
     errors: [401, 403, 404],
+  },
+});
+
+/** A TOTP code (RFC 6238, 6 digits) or a one-time recovery code (`xxxx-xxxx-xxxx-xxxx`). */
+export const MfaCode = Type.String({
+  pattern: '^([0-9]{6}|[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})$',
+  maxLength: 19,
+  writeOnly: true,
+  description: 'The 6-digit code of the authenticator app, or one of the recovery codes',
+});
+
+export const MfaSettingsBody = Type.Object(
+  {
+    enabled: Type.Boolean({
+      description: '`true` confirms a started enrolment, `false` turns two-factor sign-in off',
+    }),
+    code: MfaCode,
+  },
+  { title: 'MfaSettingsBody', additionalProperties: false },
+);
+export type MfaSettingsBody = Static<typeof MfaSettingsBody>;
+
+export const MfaStatus = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    /** Recovery codes not yet used (0 when two-factor sign-in is off). */
+    recoveryCodesLeft: Type.Integer({ minimum: 0, maximum: 10 }),
+    /** Recovery codes, shown once: when the enrolment is confirmed. */
+    recoveryCodes: Type.Optional(
+      Type.Array(
+        Type.String({ pattern: '^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$', maxLength: 19 }),
+        {
+          maxItems: 10,
+        },
+      ),
+    ),
+  },
+  { $id: 'MfaStatus', title: 'MfaStatus', additionalProperties: false },
+);
+export type MfaStatus = Static<typeof MfaStatus>;
+
+export const MfaEnrolment = Type.Object(
+  {
+    secret: Type.String({
+      pattern: '^[A-Z2-7]{32}$',
+      maxLength: 32,
+      description: 'Base32, to type into an app',
+    }),
+    otpauthUri: Type.String({
+      pattern: '^otpauth://totp/',
+      maxLength: 1024,
+      description: 'The same secret as an `otpauth://` URI, for a QR code',
+    }),
+  },
+  { $id: 'MfaEnrolment', title: 'MfaEnrolment', additionalProperties: false },
+);
+export type MfaEnrolment = Static<typeof MfaEnrolment>;
+
+export const MfaLoginBody = Type.Object(
+  { mfaChallenge: MfaChallengeToken, code: MfaCode },
+  { title: 'MfaLoginBody', additionalProperties: false },
+);
+export type MfaLoginBody = Static<typeof MfaLoginBody>;
+
+export const mfaOperations = defineOperations({
+  getMfa: {
+    operationId: 'getMfa',
+    service: 'users',
+    method: 'GET',
+    path: '/users/{id}/mfa',
+    summary: 'Whether two-factor sign-in is on (self or admin)',
+    tags: ['Accounts'],
+    access: 'authenticated',
+    params: UserIdOrMeParams,
+    responses: { 200: MfaStatus },
+    errors: [401, 403, 404],
+  },
+  startMfaEnrolment: {
+    operationId: 'startMfaEnrolment',
+    service: 'users',
+    method: 'POST',
+    path: '/users/{id}/mfa',
+    summary: 'Start enrolling an authenticator app (self)',
+    description:
+      'Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s) and its `otpauth://` URI. Nothing ' +
+      'changes at sign-in until the enrolment is confirmed with a first code (`PUT` with `enabled: true`). ' +
+      'Starting again replaces an unconfirmed secret; while two-factor sign-in is on it is a 409.',
+    tags: ['Accounts'],
+    access: 'authenticated',
+    params: UserIdOrMeParams,
+    responses: { 201: MfaEnrolment },
+    errors: [401, 403, 404, 409],
+  },
+  updateMfa: {
+    operationId: 'updateMfa',
+    service: 'users',
+    method: 'PUT',
+    path: '/users/{id}/mfa',
+    summary: 'Confirm an enrolment with a first code, or turn two-factor sign-in off with a code (self)',
+    description:
+      '`enabled: true` with a code of the new secret turns it on and answers the ten recovery codes, ' +
+      'shown this once (each works once, in place of a code). `enabled: false` with a code or a recovery ' +
+      'code turns it off. A wrong code is a 401 `INVALID_MFA_CODE`, limited by the gateway’s strict limit.',
+    tags: ['Accounts'],
+    access: 'authenticated',
+    params: UserIdOrMeParams,
+    body: MfaSettingsBody,
+    responses: { 200: MfaStatus },
+    errors: [400, 401, 403, 404, 409, 415, 429],
+  },
+  completeMfaLogin: {
+    operationId: 'completeMfaLogin',
+    service: 'users',
+    method: 'POST',
+    path: '/auth/mfa',
+    summary: 'Second step of a two-factor sign-in: the challenge and a code → tokens',
+    description:
+      'When `POST /auth/login` answers 202 with an `mfaChallenge`, send it here with the code of the ' +
+      'authenticator app or a recovery code. A challenge lives `MFA_CHALLENGE_TTL_SECONDS` and takes at ' +
+      'most 5 wrong codes; a code works once. Refusals are 401 `INVALID_MFA_CODE`.',
+    tags: ['Auth'],
+    access: 'public',
+    body: MfaLoginBody,
+    responses: { 200: TokenPair },
+    errors: [400, 401, 415, 429],
   },
 });

@@ -1,4 +1,4 @@
-import { accountsOperations } from './accounts.ts';
+import { accountsOperations, mfaOperations } from './accounts.ts';
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
 import { eventsOperations } from './events.ts';
@@ -18,6 +18,7 @@ const areas: Record<string, Operation>[] = [
   authOperations,
   usersOperations,
   accountsOperations,
+  mfaOperations,
   productsOperations,
   cartsOperations,
   ordersOperations,

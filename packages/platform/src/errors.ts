@@ -12,6 +12,10 @@ export const errorCodes = {
   UNAUTHORIZED: { status: 401, message: 'Authentication is required' },
   INVALID_TOKEN: { status: 401, message: 'The access token is invalid or expired' },
   INVALID_CREDENTIALS: { status: 401, message: 'Email or password is incorrect' },
+  INVALID_MFA_CODE: {
+    status: 401,
+    message: 'The code is wrong, was already used, or the sign-in has expired',
+  },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, expired or revoked' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first' },
