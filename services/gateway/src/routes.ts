@@ -64,6 +64,10 @@ export function eventsOwner(query: Record<string, unknown>): Upstream {
 const publicRoutes: Array<{ methods: readonly string[]; path: RegExp }> = [
   { methods: ['POST'], path: /^\/users$/ }, // register
   { methods: ['POST'], path: /^\/auth\/(login|refresh)$/ },
+  // A forgotten password and a verification link: the caller has no token (yet, or any more).
+  { methods: ['POST'], path: /^\/auth\/(password-reset|password-reset\/confirm|verify-email)$/ },
+  // The code step of a two-factor sign-in: the caller holds a challenge, not a token.
+  { methods: ['POST'], path: /^\/auth\/mfa$/ },
   { methods: ['GET', 'HEAD'], path: /^\/products(\/[^/]+)?$/ },
 ];
 
