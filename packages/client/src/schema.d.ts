@@ -602,7 +602,7 @@ export interface paths {
         /**
          * Place an order from the user's cart: prices captured, stock taken, cart emptied
          * @deprecated
-         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409.
+         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409. With `CHECKOUT_REQUIRES_VERIFIED_EMAIL` set, a customer whose email is not verified gets 403 `EMAIL_NOT_VERIFIED`.
          *
          *     Requires an access token.
          */
@@ -1172,7 +1172,7 @@ export interface paths {
         put?: never;
         /**
          * Place an order from the user's cart: prices captured, stock taken, cart emptied
-         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409.
+         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409. With `CHECKOUT_REQUIRES_VERIFIED_EMAIL` set, a customer whose email is not verified gets 403 `EMAIL_NOT_VERIFIED`.
          *
          *     Requires an access token.
          */
