@@ -98,7 +98,7 @@ export interface paths {
         /**
          * Exchange email and password for an access and a refresh token
          * @deprecated
-         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong.
+         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong. With two-factor sign-in on, a right password answers 202 with an `mfaChallenge` to complete at `POST /auth/mfa` with a code.
          *
          *     Public: no token needed.
          */
@@ -132,6 +132,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Second step of a two-factor sign-in: the challenge and a code → tokens
+         * @deprecated
+         * @description When `POST /auth/login` answers 202 with an `mfaChallenge`, send it here with the code of the authenticator app or a recovery code. A challenge lives `MFA_CHALLENGE_TTL_SECONDS` and takes at most 5 wrong codes; a code works once. Refusals are 401 `INVALID_MFA_CODE`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["completeMfaLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password-reset mail
+         * @deprecated
+         * @description Always answers 202, in about the same time, whether or not the email belongs to an account; when it does, a mail with a single-use link (valid `PASSWORD_RESET_TTL_SECONDS`) is sent. Limited per client address and per email by the gateway’s strict limit.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token of a reset mail
+         * @deprecated
+         * @description Sets the password, ends every session of the user and spends the token. An unknown, used or expired token is a 400 `INVALID_LINK_TOKEN`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -149,6 +218,29 @@ export interface paths {
          *     Public: no token needed.
          */
         post: operations["refreshTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email address with the token of a verification mail
+         * @deprecated
+         * @description Sets `emailVerifiedAt`. The token is single use and only verifies the address it was sent to: after a change of email it no longer works. An unknown, used or expired token is a 400 `INVALID_LINK_TOKEN`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["verifyEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -433,6 +525,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/email-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the verification mail again (self or admin)
+         * @deprecated
+         * @description Answers 202 and sends a new mail (earlier links keep working until they expire). An address already verified is a 409 `EMAIL_ALREADY_VERIFIED`.
+         *
+         *     Requires an access token.
+         */
+        post: operations["resendEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether two-factor sign-in is on (self or admin)
+         * @deprecated
+         * @description Requires an access token.
+         */
+        get: operations["getMfa"];
+        /**
+         * Confirm an enrolment with a first code, or turn two-factor sign-in off with a code (self)
+         * @deprecated
+         * @description `enabled: true` with a code of the new secret turns it on and answers the ten recovery codes, shown this once (each works once, in place of a code). `enabled: false` with a code or a recovery code turns it off. A wrong code is a 401 `INVALID_MFA_CODE`, limited by the gateway’s strict limit.
+         *
+         *     Requires an access token.
+         */
+        put: operations["updateMfa"];
+        /**
+         * Start enrolling an authenticator app (self)
+         * @deprecated
+         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s) and its `otpauth://` URI. Nothing changes at sign-in until the enrolment is confirmed with a first code (`PUT` with `enabled: true`). Starting again replaces an unconfirmed secret; while two-factor sign-in is on it is a 409.
+         *
+         *     Requires an access token.
+         */
+        post: operations["startMfaEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}/orders": {
         parameters: {
             query?: never;
@@ -452,12 +602,88 @@ export interface paths {
         /**
          * Place an order from the user's cart: prices captured, stock taken, cart emptied
          * @deprecated
-         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409.
+         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409. With `CHECKOUT_REQUIRES_VERIFIED_EMAIL` set, a customer whose email is not verified gets 403 `EMAIL_NOT_VERIFIED`.
          *
          *     Requires an access token.
          */
         post: operations["checkout"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change one’s password (self)
+         * @deprecated
+         * @description Needs the current password: a stolen access token alone cannot change it. On success every other session of the user ends (their refresh tokens are refused); the caller’s stays. A wrong current password is a 401 `INVALID_CREDENTIALS`, counted by the gateway’s strict (login) limit.
+         *
+         *     Requires an access token.
+         */
+        put: operations["changePassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user’s active sessions (self or admin)
+         * @deprecated
+         * @description One entry per login still able to refresh, newest first, the current one marked; `page` or `cursor`, `limit` (≤ 100).
+         *
+         *     Requires an access token.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /**
+         * End every session of a user (admin)
+         * @deprecated
+         * @description Every refresh token of the user is refused from now on; they log in again.
+         *
+         *     Requires an admin’s access token.
+         */
+        delete: operations["deleteSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one session (self or admin)
+         * @deprecated
+         * @description Its refresh token is refused from now on. An access token it already issued keeps working until it expires (at most `ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default).
+         *
+         *     Requires an access token.
+         */
+        delete: operations["deleteSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -474,7 +700,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for an access and a refresh token
-         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong.
+         * @description Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown or the password is wrong. With two-factor sign-in on, a right password answers 202 with an `mfaChallenge` to complete at `POST /auth/mfa` with a code.
          *
          *     Public: no token needed.
          */
@@ -507,6 +733,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Second step of a two-factor sign-in: the challenge and a code → tokens
+         * @description When `POST /auth/login` answers 202 with an `mfaChallenge`, send it here with the code of the authenticator app or a recovery code. A challenge lives `MFA_CHALLENGE_TTL_SECONDS` and takes at most 5 wrong codes; a code works once. Refusals are 401 `INVALID_MFA_CODE`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["completeMfaLoginV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password-reset mail
+         * @description Always answers 202, in about the same time, whether or not the email belongs to an account; when it does, a mail with a single-use link (valid `PASSWORD_RESET_TTL_SECONDS`) is sent. Limited per client address and per email by the gateway’s strict limit.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["requestPasswordResetV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token of a reset mail
+         * @description Sets the password, ends every session of the user and spends the token. An unknown, used or expired token is a 400 `INVALID_LINK_TOKEN`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["confirmPasswordResetV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/auth/refresh": {
         parameters: {
             query?: never;
@@ -523,6 +815,28 @@ export interface paths {
          *     Public: no token needed.
          */
         post: operations["refreshTokensV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email address with the token of a verification mail
+         * @description Sets `emailVerifiedAt`. The token is single use and only verifies the address it was sent to: after a change of email it no longer works. An unknown, used or expired token is a 400 `INVALID_LINK_TOKEN`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["verifyEmailV2"];
         delete?: never;
         options?: never;
         head?: never;
@@ -787,6 +1101,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/users/{id}/email-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the verification mail again (self or admin)
+         * @description Answers 202 and sends a new mail (earlier links keep working until they expire). An address already verified is a 409 `EMAIL_ALREADY_VERIFIED`.
+         *
+         *     Requires an access token.
+         */
+        post: operations["resendEmailVerificationV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether two-factor sign-in is on (self or admin)
+         * @description Requires an access token.
+         */
+        get: operations["getMfaV2"];
+        /**
+         * Confirm an enrolment with a first code, or turn two-factor sign-in off with a code (self)
+         * @description `enabled: true` with a code of the new secret turns it on and answers the ten recovery codes, shown this once (each works once, in place of a code). `enabled: false` with a code or a recovery code turns it off. A wrong code is a 401 `INVALID_MFA_CODE`, limited by the gateway’s strict limit.
+         *
+         *     Requires an access token.
+         */
+        put: operations["updateMfaV2"];
+        /**
+         * Start enrolling an authenticator app (self)
+         * @description Answers a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s) and its `otpauth://` URI. Nothing changes at sign-in until the enrolment is confirmed with a first code (`PUT` with `enabled: true`). Starting again replaces an unconfirmed secret; while two-factor sign-in is on it is a 409.
+         *
+         *     Requires an access token.
+         */
+        post: operations["startMfaEnrolmentV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/users/{id}/orders": {
         parameters: {
             query?: never;
@@ -804,12 +1172,84 @@ export interface paths {
         put?: never;
         /**
          * Place an order from the user's cart: prices captured, stock taken, cart emptied
-         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409.
+         * @description Send an `Idempotency-Key` header to make retries safe: the same key returns the first response and creates nothing twice; the same key with a different body is a 409. With `CHECKOUT_REQUIRES_VERIFIED_EMAIL` set, a customer whose email is not verified gets 403 `EMAIL_NOT_VERIFIED`.
          *
          *     Requires an access token.
          */
         post: operations["checkoutV2"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change one’s password (self)
+         * @description Needs the current password: a stolen access token alone cannot change it. On success every other session of the user ends (their refresh tokens are refused); the caller’s stays. A wrong current password is a 401 `INVALID_CREDENTIALS`, counted by the gateway’s strict (login) limit.
+         *
+         *     Requires an access token.
+         */
+        put: operations["changePasswordV2"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user’s active sessions (self or admin)
+         * @description One entry per login still able to refresh, newest first, the current one marked; `page` or `cursor`, `limit` (≤ 100).
+         *
+         *     Requires an access token.
+         */
+        get: operations["listSessionsV2"];
+        put?: never;
+        post?: never;
+        /**
+         * End every session of a user (admin)
+         * @description Every refresh token of the user is refused from now on; they log in again.
+         *
+         *     Requires an admin’s access token.
+         */
+        delete: operations["deleteSessionsV2"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one session (self or admin)
+         * @description Its refresh token is refused from now on. An access token it already issued keeps working until it expires (at most `ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default).
+         *
+         *     Requires an access token.
+         */
+        delete: operations["deleteSessionV2"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1173,6 +1613,26 @@ export interface components {
                 use: "sig";
             }[];
         };
+        /** MfaChallenge */
+        MfaChallenge: {
+            /** @example mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+            mfaChallenge: string;
+            /** @description Seconds the challenge stays valid */
+            expiresIn: number;
+        };
+        /** MfaEnrolment */
+        MfaEnrolment: {
+            /** @description Base32, to type into an app */
+            secret: string;
+            /** @description The same secret as an `otpauth://` URI, for a QR code */
+            otpauthUri: string;
+        };
+        /** MfaStatus */
+        MfaStatus: {
+            enabled: boolean;
+            recoveryCodesLeft: number;
+            recoveryCodes?: string[];
+        };
         /** OrderItemV1 */
         OrderItemV1: {
             /** @example prd_01h455vb4pex5vsknk084sn02q */
@@ -1477,6 +1937,32 @@ export interface components {
              * @example 2024-01-15T10:30:00Z
              */
             updatedAt: string;
+        };
+        /** Session */
+        Session: {
+            /** @example ses_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The last time it was refreshed (or the login itself)
+             * @example 2024-01-15T10:30:00Z
+             */
+            lastUsedAt: string;
+            /**
+             * Format: date-time
+             * @description When its current refresh token expires
+             * @example 2024-01-15T10:30:00Z
+             */
+            expiresAt: string;
+            userAgent: string | null;
+            address: string | null;
+            /** @description Whether the access token of this request belongs to it */
+            current: boolean;
         };
         /** TokenPair */
         TokenPair: {
@@ -2098,6 +2584,21 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaChallenge"];
+                };
+            };
             400: components["responses"]["Error400V1"];
             401: components["responses"]["Error401V1"];
             413: components["responses"]["Error413V1"];
@@ -2149,6 +2650,132 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    completeMfaLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+                    mfaChallenge: string;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @example user@example.com
+                     */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The `token` parameter of the link in the mail */
+                    token: string;
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
     refreshTokens: {
         parameters: {
             query?: never;
@@ -2182,6 +2809,45 @@ export interface operations {
             };
             400: components["responses"]["Error400V1"];
             401: components["responses"]["Error401V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The `token` parameter of the link in the mail */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400V1"];
             413: components["responses"]["Error413V1"];
             415: components["responses"]["Error415V1"];
             429: components["responses"]["Error429V1"];
@@ -3227,6 +3893,168 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    resendEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            409: components["responses"]["Error409V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    getMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    updateMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description `true` confirms a started enrolment, `false` turns two-factor sign-in off */
+                    enabled: boolean;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            409: components["responses"]["Error409V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    startMfaEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            409: components["responses"]["Error409V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
     listUserOrders: {
         parameters: {
             query?: {
@@ -3365,6 +4193,177 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Session"][];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    deleteSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+                /** @description A `ses_…` id */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
     loginV2: {
         parameters: {
             query?: never;
@@ -3396,6 +4395,19 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaChallenge"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -3447,6 +4459,126 @@ export interface operations {
             504: components["responses"]["Error504"];
         };
     };
+    completeMfaLoginV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+                    mfaChallenge: string;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    requestPasswordResetV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @example user@example.com
+                     */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    confirmPasswordResetV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The `token` parameter of the link in the mail */
+                    token: string;
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
     refreshTokensV2: {
         parameters: {
             query?: never;
@@ -3478,6 +4610,43 @@ export interface operations {
             };
             400: components["responses"]["Error400"];
             401: components["responses"]["Error401"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    verifyEmailV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The `token` parameter of the link in the mail */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             429: components["responses"]["Error429"];
@@ -4479,6 +5648,160 @@ export interface operations {
             504: components["responses"]["Error504"];
         };
     };
+    resendEmailVerificationV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; what it starts (e.g. a mail) happens shortly */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    getMfaV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    updateMfaV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description `true` confirms a started enrolment, `false` turns two-factor sign-in off */
+                    enabled: boolean;
+                    /** @description The 6-digit code of the authenticator app, or one of the recovery codes */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    startMfaEnrolmentV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
     listUserOrdersV2: {
         parameters: {
             query?: {
@@ -4604,6 +5927,169 @@ export interface operations {
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    changePasswordV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    listSessionsV2: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Session"][];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    deleteSessionsV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    deleteSessionV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+                /** @description A `ses_…` id */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             502: components["responses"]["Error502"];

@@ -26,6 +26,7 @@ const methodOrder: HttpMethod[] = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'];
 const statusDescriptions: Record<number, string> = {
   200: 'OK',
   201: 'Created; `Location` names the new resource',
+  202: 'Accepted; what it starts (e.g. a mail) happens shortly',
   204: 'No content',
   304: 'Not modified since the `ETag` given in `If-None-Match`',
   400: 'Invalid input: malformed JSON, wrong types or formats, unknown query parameters, a bad cursor',

@@ -1,3 +1,4 @@
+import { accountsOperations, mfaOperations } from './accounts.ts';
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
 import { eventsOperations } from './events.ts';
@@ -16,6 +17,8 @@ const areas: Record<string, Operation>[] = [
   healthOperations,
   authOperations,
   usersOperations,
+  accountsOperations,
+  mfaOperations,
   productsOperations,
   cartsOperations,
   ordersOperations,

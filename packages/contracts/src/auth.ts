@@ -50,6 +50,22 @@ export const TokenPair = Type.Object(
 );
 export type TokenPair = Static<typeof TokenPair>;
 
+/** A short-lived proof that the password was right, traded with a code for tokens at `POST /auth/mfa`. */
+export const MfaChallengeToken = Type.String({
+  pattern: '^mfa_[A-Za-z0-9_-]{43}$',
+  maxLength: 47,
+  examples: ['mfa_3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+});
+
+export const MfaChallenge = Type.Object(
+  {
+    mfaChallenge: MfaChallengeToken,
+    expiresIn: Type.Integer({ minimum: 1, maximum: 3600, description: 'Seconds the challenge stays valid' }),
+  },
+  { $id: 'MfaChallenge', title: 'MfaChallenge', additionalProperties: false },
+);
+export type MfaChallenge = Static<typeof MfaChallenge>;
+
 /** A public signing key (RFC 8037 OKP / Ed25519). */
 export const Jwk = Type.Object(
   {
@@ -78,11 +94,12 @@ export const authOperations = defineOperations({
     summary: 'Exchange email and password for an access and a refresh token',
     description:
       'Answers the same 401 `INVALID_CREDENTIALS`, in about the same time, whether the email is unknown ' +
-      'or the password is wrong.',
+      'or the password is wrong. With two-factor sign-in on, a right password answers 202 with an ' +
+      '`mfaChallenge` to complete at `POST /auth/mfa` with a code.',
     tags: ['Auth'],
     access: 'public',
     body: LoginBody,
-    responses: { 200: TokenPair },
+    responses: { 200: TokenPair, 202: MfaChallenge },
     errors: [400, 401, 415],
   },
   refreshTokens: {

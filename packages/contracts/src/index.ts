@@ -1,3 +1,4 @@
+export * from './accounts.ts';
 export * from './all-operations.ts';
 export * from './auth.ts';
 export * from './carts.ts';

@@ -8,7 +8,7 @@ export type Service = 'gateway' | 'users' | 'orders';
 
 /** A response body that differs between versions (money shapes), or one schema for both. */
 export type VersionedSchema = TSchema | { v1: TSchema; v2: TSchema };
-export type SuccessStatus = 200 | 201 | 204 | 304;
+export type SuccessStatus = 200 | 201 | 202 | 204 | 304;
 export type ErrorStatus =
   | 400
   | 401

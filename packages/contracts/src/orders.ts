@@ -128,7 +128,8 @@ export const ordersOperations = defineOperations({
     summary: "Place an order from the user's cart: prices captured, stock taken, cart emptied",
     description:
       'Send an `Idempotency-Key` header to make retries safe: the same key returns the first response ' +
-      'and creates nothing twice; the same key with a different body is a 409.',
+      'and creates nothing twice; the same key with a different body is a 409. With ' +
+      '`CHECKOUT_REQUIRES_VERIFIED_EMAIL` set, a customer whose email is not verified gets 403 `EMAIL_NOT_VERIFIED`.',
     tags: ['Orders'],
     access: 'authenticated',
     params: userParams,

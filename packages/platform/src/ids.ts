@@ -11,6 +11,7 @@ export const idPrefixes = {
   product: 'prd',
   event: 'evt',
   token: 'tok',
+  session: 'ses',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

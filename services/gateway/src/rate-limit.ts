@@ -23,7 +23,8 @@ export interface RateLimitOptions {
 /**
  * Token-bucket rate limits on every request but health probes, per user when the token is valid,
  * else per client IP; and a stricter bucket on `POST /auth/login` per IP and email, so one address
- * cannot try passwords against one account quickly. Every response carries `X-RateLimit-Limit`,
+ * cannot try passwords against one account quickly (the same bucket size guards password resets and
+ * changes: see `strictKeys`). Every response carries `X-RateLimit-Limit`,
  * `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds when the bucket is full again);
  * a refused request gets 429 RATE_LIMITED with `Retry-After`.
  *
@@ -70,12 +71,18 @@ export const rateLimit = fp(
     });
 
     app.addHook('preHandler', (request, reply, done) => {
-      if (request.method !== 'POST' || request.api?.path !== '/auth/login') return done();
-      takeLogin(request).then((result) => done(refuse(reply, result, 'login')), done);
+      const keys = strictKeys(request);
+      if (keys.length === 0) return done();
+      Promise.all(keys.map((key) => takeLogin(key)))
+        .then((results) => {
+          // The emptiest bucket decides (and labels the response).
+          const result = results.reduce((a, b) => (!b.allowed || b.remaining < a.remaining ? b : a));
+          done(refuse(reply, result, 'login'));
+        })
+        .catch(done);
     });
 
-    async function takeLogin(request: FastifyRequest): Promise<TokenBucketResult> {
-      const key = `login:${request.ip}:${emailDigest(request)}`;
+    async function takeLogin(key: string): Promise<TokenBucketResult> {
       try {
         return await store.take(key, login);
       } catch (error) {
@@ -102,6 +109,33 @@ function apply(reply: FastifyReply, result: TokenBucketResult): ApiError | undef
   return new ApiError('RATE_LIMITED', {
     headers: { 'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
   });
+}
+
+/**
+ * The strict (login) buckets a request takes from: guessing a password, a reset link or asking for
+ * reset mails must stay slow. A login per address and email; a reset request per address and,
+ * separately, per email (so neither many addresses nor many emails get around it); a reset's
+ * confirmation per address; a password change per user; a second-factor code per address at sign-in
+ * and per user when it is turned on or off.
+ */
+export function strictKeys(request: FastifyRequest): string[] {
+  const path = request.api?.path;
+  if (request.method === 'POST' && path === '/auth/login') {
+    return [`login:${request.ip}:${emailDigest(request)}`];
+  }
+  if (request.method === 'POST' && path === '/auth/password-reset') {
+    return [`reset:ip:${request.ip}`, `reset:email:${emailDigest(request)}`];
+  }
+  if (request.method === 'POST' && path === '/auth/password-reset/confirm') return [`reset:ip:${request.ip}`];
+  if (request.method === 'PUT' && path !== undefined && /^\/users\/[^/]+\/password$/.test(path)) {
+    return [`password:${request.principal?.userId ?? request.ip}`];
+  }
+  // Guessing a second-factor code: per address at sign-in, per user when turning it on or off.
+  if (request.method === 'POST' && path === '/auth/mfa') return [`mfa:ip:${request.ip}`];
+  if (request.method === 'PUT' && path !== undefined && /^\/users\/[^/]+\/mfa$/.test(path)) {
+    return [`mfa:${request.principal?.userId ?? request.ip}`];
+  }
+  return [];
 }
 
 /** The login's email, normalised and hashed (no addresses in Redis keys); empty when absent. */

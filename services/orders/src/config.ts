@@ -2,6 +2,7 @@ import {
   type CommonConfig,
   ConfigError,
   type EventsConfig,
+  readBool,
   readCommonConfig,
   readEventsConfig,
   readInt,
@@ -28,7 +29,13 @@ export interface OrdersConfig extends CommonConfig {
   /** Domain events: transport, retries, outbox relay. */
   events: EventsConfig;
   /** The call to the users service confirming a customer before checkout. */
-  customerCheck: { timeoutMs: number; failureThreshold: number; halfOpenAfterMs: number };
+  customerCheck: {
+    timeoutMs: number;
+    failureThreshold: number;
+    halfOpenAfterMs: number;
+    /** `CHECKOUT_REQUIRES_VERIFIED_EMAIL`: refuse (403 `EMAIL_NOT_VERIFIED`) a customer with an unverified email. */
+    requireVerifiedEmail: boolean;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -49,6 +56,7 @@ export function readOrdersConfig(env: Env = process.env): OrdersConfig {
       timeoutMs: readInt(env, 'CUSTOMER_CHECK_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
       failureThreshold: readInt(env, 'CUSTOMER_CHECK_BREAKER_FAILURES', 5, { min: 1, max: 1000 }),
       halfOpenAfterMs: readInt(env, 'CUSTOMER_CHECK_BREAKER_HALF_OPEN_MS', 5000, { min: 100, max: 600_000 }),
+      requireVerifiedEmail: readBool(env, 'CHECKOUT_REQUIRES_VERIFIED_EMAIL', false),
     },
   };
 }

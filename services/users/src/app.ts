@@ -14,6 +14,7 @@ import {
   startEvents,
 } from '@armature/platform';
 import { attachCache, type Cache, createCache } from '@armature/platform/cache/index';
+import { startMail } from '@armature/platform/mail/index';
 import type { FastifyRequest } from 'fastify';
 import { ensureAdmin } from './auth/ensure-admin.ts';
 import { warmUpPasswords } from './auth/passwords.ts';
@@ -21,15 +22,21 @@ import { SigningKeys, verifyWindowSeconds } from './auth/signing-keys.ts';
 import { AccessTokens } from './auth/tokens.ts';
 import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
+import { deleteExpiredLinkTokens } from './db/account-tokens.ts';
 import { openUsersDatabase } from './db/database.ts';
 import { purgeIdempotencyKeys } from './db/idempotency.ts';
+import { deleteExpiredMfaChallenges } from './db/mfa.ts';
 import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
 import { findUser } from './db/users.ts';
 import { userEtag } from './domain/users.ts';
 import { registerAuthRoutes } from './http/auth.ts';
+import { registerEmailVerificationRoutes } from './http/email-verification.ts';
 import { registerJwksRoute } from './http/jwks.ts';
+import { registerMfaRoutes } from './http/mfa.ts';
 import { registerOperation } from './http/operations.ts';
+import { registerPasswordRoutes } from './http/password.ts';
+import { registerSessionRoutes } from './http/sessions.ts';
 import { registerUserRoutes, toUser } from './http/users.ts';
 
 export interface UsersService extends StartedService {
@@ -87,6 +94,10 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     registerJwksRoute(app, context);
     registerAuthRoutes(app, context);
     registerUserRoutes(app, context);
+    registerPasswordRoutes(app, context);
+    registerSessionRoutes(app, context);
+    registerEmailVerificationRoutes(app, context);
+    registerMfaRoutes(app, context);
     registerOperation(app, eventsOperations.listEvents, async (request) =>
       listEvents(database.db, request.query as EventListQuery, context.cursors),
     );
@@ -95,11 +106,16 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
       Promise.all([
         deleteExpiredSessions(database.db, KEEP_SECONDS),
         purgeIdempotencyKeys(database.db, KEEP_SECONDS),
+        deleteExpiredLinkTokens(database.db, KEEP_SECONDS),
+        deleteExpiredMfaChallenges(database.db, KEEP_SECONDS),
       ]).catch((error) => app.log.warn({ err: error }, 'housekeeping failed'));
     }, SWEEP_MS);
     sweep.unref();
     app.addHook('onClose', async () => clearInterval(sweep));
 
+    // Mail queued in the outbox is delivered from now on (SMTP with MAIL_URL, else the mail folder).
+    const mail = startMail(app, { db: database.db, config: config.mail });
+    context.mail.wake = () => mail.relay.wake();
     // Events written before this point (the bootstrap admin) go out when the relay starts.
     await startEvents(app, { service: 'users', database, config: config.events });
     const started = await listen(app, { host: config.host, port: config.port });
@@ -158,6 +174,14 @@ async function buildContext(
     keys,
     tokens,
     cursors: new CursorCodec(config.cursorSecret),
+    // Woken for real once the mail relay runs (see `startUsersService`).
+    mail: { config: config.mail, wake: () => {} },
+    accounts: {
+      passwordResetTtlSeconds: config.passwordResetTtlSeconds,
+      emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
+      mfaChallengeTtlSeconds: config.mfaChallengeTtlSeconds,
+      keyEncryptionSecret: config.keyEncryptionSecret,
+    },
   };
   return context;
 }

@@ -9,6 +9,7 @@ import {
   readUrl,
 } from '@armature/platform';
 import { type CacheConfig, readCacheConfig } from '@armature/platform/cache/index';
+import { type MailConfig, readMailConfig } from '@armature/platform/mail/index';
 
 type Env = Record<string, string | undefined>;
 
@@ -35,6 +36,14 @@ export interface UsersConfig extends CommonConfig {
   cache: CacheConfig;
   /** Domain events: transport, retries, outbox relay. */
   events: EventsConfig;
+  /** Outgoing mail: SMTP (`MAIL_URL`) or the mail folder, the sender, `PUBLIC_URL` for links. */
+  mail: MailConfig;
+  /** How long the link of a password-reset mail works. */
+  passwordResetTtlSeconds: number;
+  /** How long the link of a verification mail works. */
+  emailVerificationTtlSeconds: number;
+  /** How long the code step of a two-factor sign-in may wait after the password step. */
+  mfaChallengeTtlSeconds: number;
 }
 
 export const passwordRules = { minLength: 8, maxLength: 128 };
@@ -64,6 +73,13 @@ export function readUsersConfig(env: Env = process.env): UsersConfig {
     admin: readAdminAccount(env),
     cache: readCacheConfig('users', env),
     events: readEventsConfig(env),
+    mail: readMailConfig(env),
+    passwordResetTtlSeconds: readInt(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, { min: 60, max: 86_400 }),
+    emailVerificationTtlSeconds: readInt(env, 'EMAIL_VERIFICATION_TTL_SECONDS', 3 * 86_400, {
+      min: 300,
+      max: 30 * 86_400,
+    }),
+    mfaChallengeTtlSeconds: readInt(env, 'MFA_CHALLENGE_TTL_SECONDS', 300, { min: 30, max: 3600 }),
   };
 }
 

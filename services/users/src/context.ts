@@ -1,5 +1,6 @@
 import type { CursorCodec, Principal } from '@armature/platform';
 import type { Cache, CacheEntry } from '@armature/platform/cache/index';
+import type { MailConfig } from '@armature/platform/mail/index';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { SigningKeys } from './auth/signing-keys.ts';
@@ -38,4 +39,15 @@ export interface UsersContext {
   keys: SigningKeys;
   tokens: AccessTokens;
   cursors: CursorCodec;
+  /** Outgoing mail: its settings (links under `PUBLIC_URL`), and a nudge to deliver what was just queued. */
+  mail: { config: MailConfig; wake(): void };
+  /** Lifetimes of the links mailed by the account flows. */
+  accounts: {
+    passwordResetTtlSeconds: number;
+    emailVerificationTtlSeconds: number;
+    /** How long the code step of a two-factor sign-in may wait. */
+    mfaChallengeTtlSeconds: number;
+    /** Seals TOTP secrets at rest, as it seals the signing keys (`JWT_KEY_ENCRYPTION_SECRET`). */
+    keyEncryptionSecret?: string;
+  };
 }

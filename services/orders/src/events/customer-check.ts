@@ -16,12 +16,14 @@ export interface CustomerCheckOptions {
   failureThreshold: number;
   /** How long the circuit stays open before one call probes the users service again. */
   halfOpenAfterMs: number;
+  /** Refuse a customer whose email is not verified (when the users service answers). */
+  requireVerifiedEmail?: boolean;
   log?: EventLog;
   registry?: Registry;
 }
 
 export type CheckSource = 'users' | 'projection';
-type Answer = 'active' | 'gone' | 'token-gone';
+type Answer = 'active' | 'gone' | 'token-gone' | 'unverified';
 
 /** Why the users service could not answer. */
 class UsersUnavailableError extends Error {
@@ -40,7 +42,8 @@ class UsersUnavailableError extends Error {
  * customers projection fed by `user.*` events: a customer it knows as deleted is refused, any other
  * is let through (the access token was verified, so the user existed when it was issued). Every
  * fallback is counted and logged (at most one line per 10 s with the count, so an outage does not
- * flood the log).
+ * flood the log). With `requireVerifiedEmail`, a customer whose `emailVerifiedAt` is null is refused;
+ * the projection does not know it, so the fallback lets them through.
  */
 export class CustomerCheck {
   readonly #options: CustomerCheckOptions;
@@ -105,6 +108,11 @@ export class CustomerCheck {
     }
     this.#checks.inc({ source, outcome: answer === 'active' ? 'active' : 'refused' });
     if (answer === 'gone') throw new ApiError('NOT_FOUND', { message: 'The user does not exist' });
+    if (answer === 'unverified') {
+      throw new ApiError('EMAIL_NOT_VERIFIED', {
+        message: 'Verify your email address before checking out (follow the link in the mail we sent)',
+      });
+    }
     if (answer === 'token-gone') {
       throw new ApiError('INVALID_TOKEN', {
         message: 'The account behind this token no longer exists',
@@ -130,6 +138,7 @@ export class CustomerCheck {
       abort.abort();
     }, this.#options.timeoutMs);
     let statusCode: number;
+    let verified = true;
     try {
       const response = await pool.request({
         method: 'GET',
@@ -140,8 +149,13 @@ export class CustomerCheck {
         signal: abort.signal,
       });
       statusCode = response.statusCode;
-      // Only the status matters; read the rest off so the connection goes back to the pool.
-      await response.body.dump();
+      if (this.#options.requireVerifiedEmail && statusCode === 200) {
+        verified =
+          ((await response.body.json()) as { emailVerifiedAt?: string | null }).emailVerifiedAt != null;
+      } else {
+        // Only the status matters; read the rest off so the connection goes back to the pool.
+        await response.body.dump();
+      }
     } catch (error) {
       throw new UsersUnavailableError(timedOut ? 'timeout' : 'error', `users service: ${String(error)}`, {
         cause: error,
@@ -149,7 +163,7 @@ export class CustomerCheck {
     } finally {
       clearTimeout(timer);
     }
-    if (statusCode === 200 || statusCode === 304) return 'active';
+    if (statusCode === 200 || statusCode === 304) return verified ? 'active' : 'unverified';
     if (statusCode === 404) return 'gone';
     if (statusCode === 401) return 'token-gone';
     throw new UsersUnavailableError('status', `users service answered ${statusCode}`);

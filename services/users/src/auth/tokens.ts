@@ -16,6 +16,8 @@ export interface TokenSubject {
   id: string;
   email: string;
   role: Role;
+  /** The session (refresh-token family, UUID) the token belongs to: its `sid` claim (`ses_…`). */
+  sessionId?: string;
 }
 
 export interface IssuedTokens {
@@ -43,7 +45,12 @@ export class AccessTokens {
   async issue(subject: TokenSubject): Promise<IssuedTokens> {
     const { kid, key } = await this.#keys.signingKey();
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = await new SignJWT({ email: subject.email, roles: [subject.role] })
+    const claims = {
+      email: subject.email,
+      roles: [subject.role],
+      ...(subject.sessionId ? { sid: toPublicId('session', subject.sessionId) } : {}),
+    };
+    const accessToken = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid })
       .setSubject(toPublicId('user', subject.id))
       .setIssuer(this.#settings.issuer)

@@ -1,4 +1,5 @@
 import type { InboxTable, OutboxTable } from '@armature/platform';
+import type { MailOutboxTable } from '@armature/platform/mail/index';
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
 
 /** Kysely types of the users database, kept in step with `migrations/`. */
@@ -35,7 +36,13 @@ export interface ActiveUsersView {
   updated_at: Date;
 }
 
-export type RevokedReason = 'logout' | 'reuse' | 'user_deleted';
+export type RevokedReason =
+  | 'logout'
+  | 'reuse'
+  | 'user_deleted'
+  | 'ended'
+  | 'password_changed'
+  | 'password_reset';
 
 export interface SessionsTable {
   jti: string;
@@ -48,6 +55,22 @@ export interface SessionsTable {
   replaced_by: string | null;
   revoked_at: Timestamp | null;
   revoked_reason: RevokedReason | null;
+  /** Migration 0003: the client that logged in, copied to each refreshed token. */
+  user_agent: ColumnType<string | null, string | null | undefined, string | null>;
+  address: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type AccountTokenPurpose = 'password_reset' | 'email_verification';
+
+/** Migration 0003: tokens of password-reset and verification links (hashed). */
+export interface AccountTokensTable {
+  token_hash: string;
+  purpose: AccountTokenPurpose;
+  user_id: string;
+  email: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
 }
 
 export interface SigningKeysTable {
@@ -67,6 +90,32 @@ export interface IdempotencyKeysTable {
   created_at: DefaultedTimestamp;
 }
 
+/** Migration 0004: two-factor sign-in. */
+export interface MfaFactorsTable {
+  user_id: string;
+  secret: string;
+  confirmed_at: Timestamp | null;
+  last_used_step: ColumnType<number, number | undefined, number>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface MfaRecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  used_at: Timestamp | null;
+}
+
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: Timestamp;
+  failures: ColumnType<number, number | undefined, number>;
+  used_at: Timestamp | null;
+  user_agent: string | null;
+  address: string | null;
+  created_at: DefaultedTimestamp;
+}
+
 export interface UsersDatabase {
   /** Domain events (migration 0010, from the platform): written here, published by the relay. */
   outbox: OutboxTable;
@@ -76,6 +125,12 @@ export interface UsersDatabase {
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
   idempotency_keys: IdempotencyKeysTable;
+  account_tokens: AccountTokensTable;
+  /** Mail waiting for delivery (migration 0003); delivered by the platform's mail relay. */
+  mail_outbox: MailOutboxTable;
+  mfa_factors: MfaFactorsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }
 
 export type UserRecord = Selectable<UsersTable>;

@@ -11,25 +11,35 @@ export interface SessionOwner {
   role: Role;
 }
 
-/** Starts a login: the first refresh token of a new family. */
+/** The client that logged in, as its sessions list shows it. */
+export interface SessionClient {
+  userAgent?: string;
+  address?: string;
+}
+
+/** Starts a login: the first refresh token of a new family. Returns the family (the session's id). */
 export async function startSession(
   db: Db,
-  session: { userId: string; tokenHash: string; expiresAt: Date },
-): Promise<void> {
+  session: { userId: string; tokenHash: string; expiresAt: Date; client?: SessionClient },
+): Promise<string> {
+  const familyId = newUuid();
   await db
     .insertInto('sessions')
     .values({
       jti: newUuid(),
       user_id: session.userId,
-      family_id: newUuid(),
+      family_id: familyId,
       token_hash: session.tokenHash,
       expires_at: session.expiresAt,
+      user_agent: session.client?.userAgent ?? null,
+      address: session.client?.address ?? null,
     })
     .execute();
+  return familyId;
 }
 
 export type RotationResult =
-  | { kind: 'rotated'; user: SessionOwner }
+  | { kind: 'rotated'; user: SessionOwner; familyId: string }
   /** Unknown, expired, revoked, or its user is gone. */
   | { kind: 'invalid' }
   /** The token had already been rotated: someone replayed it, so its family has been revoked. */
@@ -48,7 +58,16 @@ export async function rotateSession(
   return inTransaction(db, async (trx): Promise<RotationResult> => {
     const session = await trx
       .selectFrom('sessions')
-      .select(['jti', 'user_id', 'family_id', 'expires_at', 'rotated_at', 'revoked_at'])
+      .select([
+        'jti',
+        'user_id',
+        'family_id',
+        'expires_at',
+        'rotated_at',
+        'revoked_at',
+        'user_agent',
+        'address',
+      ])
       .where('token_hash', '=', presented.tokenHash)
       .forUpdate()
       .executeTakeFirst();
@@ -74,6 +93,8 @@ export async function rotateSession(
         family_id: session.family_id,
         token_hash: next.tokenHash,
         expires_at: next.expiresAt,
+        user_agent: session.user_agent,
+        address: session.address,
       })
       .execute();
     await trx
@@ -81,7 +102,7 @@ export async function rotateSession(
       .set({ rotated_at: sql<Date>`now()`, replaced_by: jti })
       .where('jti', '=', session.jti)
       .execute();
-    return { kind: 'rotated', user };
+    return { kind: 'rotated', user, familyId: session.family_id };
   });
 }
 

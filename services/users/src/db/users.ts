@@ -20,7 +20,7 @@ export interface UserRow {
   updated_at: Date;
 }
 
-const userColumns = [
+export const userColumns = [
   'id',
   'email',
   'email_verified_at',

@@ -27,8 +27,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
 import { idempotent } from '../db/idempotency.ts';
+import { inTransaction } from '../db/transaction.ts';
 import {
   createUser,
+  findUser,
   keysetValues,
   listUsers,
   softDeleteUser,
@@ -47,6 +49,7 @@ import {
   sortColumns,
   userEtag,
 } from '../domain/users.ts';
+import { sendVerificationMail } from './email-verification.ts';
 import { idempotencyClaim } from './idempotency-key.ts';
 import { registerOperation } from './operations.ts';
 
@@ -74,6 +77,25 @@ function targetUuid(request: FastifyRequest): string {
   return requirePublicId('user', targetUserId(request, id));
 }
 
+/**
+ * Runs a user update and, when it left the address unverified (a new email), queues a verification
+ * mail to the new address in the same transaction.
+ */
+function updateVerifyingEmail(
+  context: UsersContext,
+  id: string,
+  update: (trx: UsersContext['db']) => Promise<{ user: UserRow; changed: boolean }>,
+): Promise<{ user: UserRow; changed: boolean }> {
+  return inTransaction(context.db, async (trx) => {
+    const before = await findUser(trx, id);
+    const outcome = await update(trx);
+    if (outcome.changed && before && outcome.user.email.toLowerCase() !== before.email.toLowerCase()) {
+      await sendVerificationMail(context, trx, outcome.user);
+    }
+    return outcome;
+  });
+}
+
 export function registerUserRoutes(app: FastifyInstance, context: UsersContext): void {
   const { db } = context;
 
@@ -85,9 +107,11 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
     assertMayRegister(Boolean(caller?.isAdmin && (await context.isActive(caller))), role);
     const claim = idempotencyClaim(request, 'createUser', [body.email.toLowerCase(), body.name, role]);
     const passwordHash = await hashPassword(body.password);
-    const outcome = await idempotent(db, claim, async (trx) =>
-      toUser(await createUser(trx, { email: body.email, name: body.name, passwordHash, role })),
-    );
+    const outcome = await idempotent(db, claim, async (trx) => {
+      const row = await createUser(trx, { email: body.email, name: body.name, passwordHash, role });
+      await sendVerificationMail(context, trx, row);
+      return toUser(row);
+    });
     if (outcome.kind === 'mismatch') throw new ApiError('IDEMPOTENCY_CONFLICT');
     const user = outcome.value;
     return reply
@@ -153,10 +177,12 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
     const body = request.body as ReplaceUserBody;
     const caller = principalOf(request);
     const wanted = expectedVersion(body.version, parseIfMatch(request.headers['if-match']));
-    const { user, changed } = await updateUser(db, id, wanted, (current): UserChanges => {
-      assertMayChangeRole(caller, current.role, body.role);
-      return { email: body.email, name: body.name, role: body.role };
-    });
+    const { user, changed } = await updateVerifyingEmail(context, id, (trx) =>
+      updateUser(trx, id, wanted, (current): UserChanges => {
+        assertMayChangeRole(caller, current.role, body.role);
+        return { email: body.email, name: body.name, role: body.role };
+      }),
+    );
     if (changed) await context.userChanged(id);
     return sendUser(reply, user);
   });
@@ -169,11 +195,13 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
       const { version, ...patch } = request.body as PatchUserBody;
       const caller = principalOf(request);
       const wanted = expectedVersion(version, parseIfMatch(request.headers['if-match']));
-      const { user, changed } = await updateUser(db, id, wanted, (current): UserChanges => {
-        const merged = mergeUserPatch(current, patch);
-        assertMayChangeRole(caller, current.role, merged.role);
-        return merged;
-      });
+      const { user, changed } = await updateVerifyingEmail(context, id, (trx) =>
+        updateUser(trx, id, wanted, (current): UserChanges => {
+          const merged = mergeUserPatch(current, patch);
+          assertMayChangeRole(caller, current.role, merged.role);
+          return merged;
+        }),
+      );
       if (changed) await context.userChanged(id);
       return sendUser(reply, user);
     });
