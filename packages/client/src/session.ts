@@ -3,6 +3,7 @@ import type { FetchLike } from './retry.ts';
 import type { components } from './schema.d.ts';
 
 type TokenPair = components['schemas']['TokenPair'];
+type MfaChallenge = components['schemas']['MfaChallenge'];
 
 export interface Credentials {
   email: string;
@@ -40,9 +41,23 @@ export class Session {
     return this.#tokens !== undefined;
   }
 
-  /** Signs in; throws `ArmatureApiError` (`INVALID_CREDENTIALS`, `RATE_LIMITED`, …) when refused. */
-  async login(credentials: Credentials): Promise<void> {
-    this.#keep(await this.#post<TokenPair>('/v1/auth/login', credentials));
+  /**
+   * Signs in; throws `ArmatureApiError` (`INVALID_CREDENTIALS`, `RATE_LIMITED`, …) when refused. For
+   * an account with two-factor sign-in it answers `{ mfaRequired: true, challenge }`: finish with
+   * `completeMfa(challenge, code)`.
+   */
+  async login(
+    credentials: Credentials,
+  ): Promise<{ mfaRequired: false } | { mfaRequired: true; challenge: string }> {
+    const answer = await this.#post<TokenPair | MfaChallenge>('/v1/auth/login', credentials);
+    if ('mfaChallenge' in answer) return { mfaRequired: true, challenge: answer.mfaChallenge };
+    this.#keep(answer);
+    return { mfaRequired: false };
+  }
+
+  /** The second step of a two-factor sign-in: the challenge from `login` and a code (or a recovery code). */
+  async completeMfa(challenge: string, code: string): Promise<void> {
+    this.#keep(await this.#post<TokenPair>('/v1/auth/mfa', { mfaChallenge: challenge, code }));
   }
 
   /** Uses tokens obtained elsewhere (a server-side sign-in, say). */

@@ -215,6 +215,30 @@ describe('signing in', () => {
   });
 });
 
+describe('two-factor sign-in', () => {
+  it('answers a login that needs a code with its challenge, and signs in with the code', async () => {
+    const challenge = `mfa_${'a'.repeat(43)}`;
+    script['POST /v1/auth/login'] = [
+      () => ({ status: 202, body: { mfaChallenge: challenge, expiresIn: 300 } }),
+    ];
+    script['POST /v1/auth/mfa'] = [() => ({ status: 200, body: tokens(7) })];
+    script['GET /v1/users/me'] = [
+      (request) => ({ status: 200, body: { auth: request.headers.authorization } }),
+    ];
+    const { client } = armature();
+    const first = await client.auth.login({
+      email: 'ada@example.com',
+      password: 'correct horse battery staple',
+    });
+    expect(first).toEqual({ mfaRequired: true, challenge });
+    expect(client.auth.signedIn).toBe(false);
+    await client.auth.completeMfa(challenge, '123456');
+    expect(seen.at(-1)?.body).toEqual({ mfaChallenge: challenge, code: '123456' });
+    const { data } = await client.api.GET('/v1/users/{id}', { params: { path: { id: 'me' } } });
+    expect(data).toEqual({ auth: 'Bearer header.access7.signature' });
+  });
+});
+
 describe('lists', () => {
   it('iterates every item of a list across its pages, following the cursors', async () => {
     const pages: Record<string, { data: { id: string }[]; next: string | null }> = {
