@@ -1,4 +1,4 @@
-import { type EventListQuery, eventsOperations, ordersOperations } from '@armature/contracts';
+import { type DomainEvent, eventsOperations, ordersOperations } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
@@ -8,7 +8,9 @@ import {
   openDatabase,
   parseJsonBody,
   parsePublicId,
+  type RequestWithId,
   registerAuth,
+  registerOperation,
   registerPoolMetrics,
   type StartedService,
   startEvents,
@@ -25,7 +27,6 @@ import { CustomerCheck } from './events/customer-check.ts';
 import { registerCartRoutes, routeUser } from './http/cart.ts';
 import { registerOrderRoutes } from './http/orders.ts';
 import { registerProductRoutes } from './http/products.ts';
-import { registerOperation } from './http/routes.ts';
 
 export interface OrdersDependencies {
   /** Verifies access tokens; by default against the users service's JWKS. */
@@ -96,15 +97,19 @@ export async function startOrdersService(
     const existing = route.preHandler ? [route.preHandler].flat() : [];
     route.preHandler = [
       ...existing,
+      // Only the checkout route reaches here, and its path names the user's `{id}`.
       async (request) =>
-        void (await customers.assertActive(routeUser(request), request.headers.authorization)),
+        void (await customers.assertActive(
+          routeUser(request as RequestWithId),
+          request.headers.authorization,
+        )),
     ];
   });
   registerProductRoutes(app, context);
   registerCartRoutes(app, context);
   registerOrderRoutes(app, context);
   registerOperation(app, eventsOperations.listEvents, (request) =>
-    listEvents(database.db, request.query as EventListQuery, context.cursors),
+    listEvents<DomainEvent>(database.db, request.query, context.cursors),
   );
 
   const purge = setInterval(() => {

@@ -1,4 +1,4 @@
-import { type EventListQuery, eventsOperations, type User } from '@armature/contracts';
+import { type DomainEvent, eventsOperations, type User } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
@@ -9,6 +9,7 @@ import {
   type Principal,
   parsePublicId,
   registerAuth,
+  registerOperation,
   registerPoolMetrics,
   type StartedService,
   startEvents,
@@ -29,7 +30,6 @@ import { findUser } from './db/users.ts';
 import { userEtag } from './domain/users.ts';
 import { registerAuthRoutes } from './http/auth.ts';
 import { registerJwksRoute } from './http/jwks.ts';
-import { registerOperation } from './http/operations.ts';
 import { registerUserRoutes, toUser } from './http/users.ts';
 
 export interface UsersService extends StartedService {
@@ -88,7 +88,7 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     registerAuthRoutes(app, context);
     registerUserRoutes(app, context);
     registerOperation(app, eventsOperations.listEvents, async (request) =>
-      listEvents(database.db, request.query as EventListQuery, context.cursors),
+      listEvents<DomainEvent>(database.db, request.query, context.cursors),
     );
 
     const sweep = setInterval(() => {

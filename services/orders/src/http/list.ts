@@ -2,6 +2,7 @@ import {
   ApiError,
   type CursorCodec,
   type Pagination,
+  type Picked,
   pageRequest,
   parseFields,
   parseSort,
@@ -72,7 +73,7 @@ export function listBody<K extends string, Row, Item extends object>(
   spec: ListSpec<K, Row>,
   cursors: CursorCodec,
   render: (row: Row) => Item,
-): { data: Partial<Item>[]; pagination: Pagination } {
+): { data: Picked<Item>[]; pagination: Pagination } {
   const last = result.rows.at(-1);
   const nextCursor =
     result.hasMore && last !== undefined

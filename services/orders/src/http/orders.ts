@@ -2,9 +2,12 @@ import { type ApiVersion, orderFields, orderSortKeys, ordersOperations } from '@
 import {
   ApiError,
   type App,
+  expectedVersion,
   isoTimestamp,
   parseInstant,
   principalOf,
+  type RequestWithId,
+  registerOperation,
   requirePublicId,
   toPublicId,
 } from '@armature/platform';
@@ -26,7 +29,7 @@ import { judgeTransition, returnsStock } from '../domain/order-lifecycle.ts';
 import { routeUser } from './cart.ts';
 import { idempotencyClaim } from './idempotency-key.ts';
 import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
-import { type OrdersContext, registerOperation } from './routes.ts';
+import type { OrdersContext } from './routes.ts';
 
 /**
  * Public ids of the users seen lately. Every row of a user's list names the same user, and encoding
@@ -131,22 +134,14 @@ function orderFilters(
 }
 
 /** The order named by `{id}` if the caller may see it: its owner or an admin. Anyone else: 404. */
-async function visibleOrder(context: OrdersContext, request: FastifyRequest): Promise<OrderRow> {
-  const { id } = request.params as { id: string };
+async function visibleOrder(context: OrdersContext, request: RequestWithId): Promise<OrderRow> {
+  const { id } = request.params;
   const order = await findOrder(context.db, requirePublicId('order', id));
   const principal = principalOf(request);
   if (!order || (!principal.isAdmin && publicUserId(order.user_id) !== principal.userId)) {
     throw new ApiError('NOT_FOUND');
   }
   return order;
-}
-
-/** `If-Match: "3"` (or `W/"3"`, or `3`) → 3. */
-function versionFromIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const match = /^(?:W\/)?"?(\d{1,10})"?$/.exec(header.trim());
-  if (!match) throw invalid('If-Match', 'must be the order version, e.g. "3"');
-  return Number(match[1]);
 }
 
 export function registerOrderRoutes(app: App, context: OrdersContext): void {
@@ -158,7 +153,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     ops.checkout,
     async (request, reply, version) => {
       const userId = routeUser(request);
-      const note = (request.body as { note?: string }).note ?? null;
+      const note = request.body.note ?? null;
       const idempotency = idempotencyClaim(request, 'checkout', [userId, note]);
       let outcome: Awaited<ReturnType<typeof checkout>>;
       let taken: string[] = [];
@@ -216,7 +211,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
 
   registerOperation(app, ops.listOrderItems, async (request, _reply, version) => {
     const order = await visibleOrder(context, request);
-    const listRequest = readListQuery(request.query as ListQueryInput, itemList, cursors);
+    const listRequest = readListQuery(request.query, itemList, cursors);
     const page = await listOrderItems(db, order.id, listRequest.page);
     return listBody(page, listRequest, itemList, cursors, (row) =>
       orderItemView(row, order.currency, version),
@@ -224,12 +219,8 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
   });
 
   registerOperation(app, ops.updateOrder, async (request, _reply, version) => {
-    const body = request.body as { status: OrderStatus; version?: number };
-    const fromHeader = versionFromIfMatch(request.headers['if-match']);
-    if (body.version !== undefined && fromHeader !== undefined && body.version !== fromHeader) {
-      throw invalid('version', 'differs from If-Match');
-    }
-    const expected = body.version ?? fromHeader;
+    const { body } = request;
+    const expected = expectedVersion(body.version, request.headers['if-match'], 'order');
     if (expected === undefined) throw invalid('version', 'is required (in the body or as If-Match)');
     const order = await visibleOrder(context, request);
     if (order.version !== expected) throw new ApiError('VERSION_CONFLICT');

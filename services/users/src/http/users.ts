@@ -1,15 +1,7 @@
-import {
-  type CreateUserBody,
-  type ListUsersQuery,
-  type PatchUserBody,
-  type ReplaceUserBody,
-  type User,
-  userFields,
-  userSortKeys,
-  usersOperations,
-} from '@armature/contracts';
+import { type User, userFields, userSortKeys, usersOperations } from '@armature/contracts';
 import {
   ApiError,
+  expectedVersion,
   isoTimestamp,
   pageRequest,
   parseFields,
@@ -18,12 +10,14 @@ import {
   parseSort,
   pickFields,
   principalOf,
+  type RequestWithId,
+  registerOperation,
   requirePublicId,
   targetUserId,
   toPublicId,
 } from '@armature/platform';
 import { sendCacheEntry } from '@armature/platform/cache/index';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
 import { idempotent } from '../db/idempotency.ts';
@@ -40,15 +34,13 @@ import {
   assertMayChangeRole,
   assertMayRegister,
   defaultUserSort,
-  expectedVersion,
   instantInUtc,
   mergeUserPatch,
-  parseIfMatch,
   sortColumns,
+  UserRefusal,
   userEtag,
 } from '../domain/users.ts';
 import { idempotencyClaim } from './idempotency-key.ts';
-import { registerOperation } from './operations.ts';
 
 /** The API representation of a user: public id, ISO timestamps, never the password hash. */
 export function toUser(row: UserRow): User {
@@ -64,13 +56,30 @@ export function toUser(row: UserRow): User {
   };
 }
 
+/** The user rules' refusals, each a 403 with its message: the one place they meet HTTP. */
+const refusalMessages: Record<UserRefusal['reason'], string> = {
+  'role-change-needs-admin': 'Only an admin can change a role',
+  'admin-registration-needs-admin': 'Only an admin can create an admin',
+};
+
+/** Runs a rule check; its refusal becomes the API error for it. */
+function refusing(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof UserRefusal)
+      throw new ApiError('FORBIDDEN', { message: refusalMessages[error.reason] });
+    throw error;
+  }
+}
+
 function sendUser(reply: FastifyReply, row: UserRow, status = 200) {
   return reply.code(status).header('etag', userEtag(row)).send(toUser(row));
 }
 
 /** The UUID of the `{id}` a caller may act on: themselves (`me` or their id) or, for an admin, anyone. */
-function targetUuid(request: FastifyRequest): string {
-  const { id } = request.params as { id: string };
+function targetUuid(request: RequestWithId): string {
+  const { id } = request.params;
   return requirePublicId('user', targetUserId(request, id));
 }
 
@@ -78,11 +87,12 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
   const { db } = context;
 
   registerOperation(app, usersOperations.createUser, async (request, reply, version) => {
-    const body = request.body as CreateUserBody;
+    const { body } = request;
     const role = body.role ?? 'member';
     // The route is public, so the token (if any) was not checked against the database yet.
     const caller = request.principal;
-    assertMayRegister(Boolean(caller?.isAdmin && (await context.isActive(caller))), role);
+    const callerIsAdmin = Boolean(caller?.isAdmin && (await context.isActive(caller)));
+    refusing(() => assertMayRegister(callerIsAdmin, role));
     const claim = idempotencyClaim(request, 'createUser', [body.email.toLowerCase(), body.name, role]);
     const passwordHash = await hashPassword(body.password);
     const outcome = await idempotent(db, claim, async (trx) =>
@@ -98,7 +108,7 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
   });
 
   registerOperation(app, usersOperations.listUsers, async (request) => {
-    const query = request.query as ListUsersQuery;
+    const { query } = request;
     const page = pageRequest(query);
     const sort = parseSort(query.sort, userSortKeys, defaultUserSort);
     const fields = parseFields(query.fields, userFields);
@@ -140,7 +150,7 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
   });
 
   registerOperation(app, usersOperations.getUser, async (request, reply) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     // Reading oneself: the token check of this request has just looked the caller up.
     const self = id === 'me' || id === request.principal?.userId ? request.callerUser : undefined;
     const user = self ?? (await context.cachedUser(targetUuid(request)));
@@ -150,11 +160,11 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
 
   registerOperation(app, usersOperations.replaceUser, async (request, reply) => {
     const id = targetUuid(request);
-    const body = request.body as ReplaceUserBody;
+    const { body } = request;
     const caller = principalOf(request);
-    const wanted = expectedVersion(body.version, parseIfMatch(request.headers['if-match']));
+    const wanted = expectedVersion(body.version, request.headers['if-match'], 'user');
     const { user, changed } = await updateUser(db, id, wanted, (current): UserChanges => {
-      assertMayChangeRole(caller, current.role, body.role);
+      refusing(() => assertMayChangeRole(caller, current.role, body.role));
       return { email: body.email, name: body.name, role: body.role };
     });
     if (changed) await context.userChanged(id);
@@ -166,12 +176,12 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
     scope.addContentTypeParser('application/merge-patch+json', { parseAs: 'buffer' }, parseJsonBody);
     registerOperation(scope, usersOperations.updateUser, async (request, reply) => {
       const id = targetUuid(request);
-      const { version, ...patch } = request.body as PatchUserBody;
+      const { version, ...patch } = request.body;
       const caller = principalOf(request);
-      const wanted = expectedVersion(version, parseIfMatch(request.headers['if-match']));
+      const wanted = expectedVersion(version, request.headers['if-match'], 'user');
       const { user, changed } = await updateUser(db, id, wanted, (current): UserChanges => {
         const merged = mergeUserPatch(current, patch);
-        assertMayChangeRole(caller, current.role, merged.role);
+        refusing(() => assertMayChangeRole(caller, current.role, merged.role));
         return merged;
       });
       if (changed) await context.userChanged(id);
