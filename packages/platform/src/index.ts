@@ -7,6 +7,7 @@ export * from './errors.ts';
 export * from './events/index.ts';
 export * from './health.ts';
 export * from './http/index.ts';
+export * from './idempotency/index.ts';
 export * from './ids.ts';
 export * from './main.ts';
 export * from './metrics.ts';

@@ -8,6 +8,7 @@ import {
   openDatabase,
   parseJsonBody,
   parsePublicId,
+  purgeIdempotencyKeys,
   type RequestWithId,
   registerAuth,
   registerOperation,
@@ -19,7 +20,6 @@ import {
 import { attachCache, createCache } from '@armature/platform/cache/index';
 import type { OrdersConfig } from './config.ts';
 import { DeletedCustomers } from './db/customers.ts';
-import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { migrationsFolder } from './db/migrations.ts';
 import type { OrdersDatabase } from './db/schema.ts';
 import { usersEventsConsumer } from './events/consumer.ts';
@@ -113,7 +113,7 @@ export async function startOrdersService(
   );
 
   const purge = setInterval(() => {
-    purgeIdempotencyKeys(database.db, config.idempotencyKeyTtlHours).catch((error) =>
+    purgeIdempotencyKeys(database.db, config.idempotencyKeyTtlHours * 3600).catch((error) =>
       app.log.warn({ err: error }, 'could not purge expired idempotency keys'),
     );
   }, 3_600_000);

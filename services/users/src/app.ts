@@ -8,6 +8,7 @@ import {
   listen,
   type Principal,
   parsePublicId,
+  purgeIdempotencyKeys,
   registerAuth,
   registerOperation,
   registerPoolMetrics,
@@ -23,7 +24,6 @@ import { AccessTokens } from './auth/tokens.ts';
 import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
 import { openUsersDatabase } from './db/database.ts';
-import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
 import { findUser } from './db/users.ts';

@@ -3,6 +3,7 @@ import {
   ApiError,
   type App,
   expectedVersion,
+  idempotencyClaim,
   isoTimestamp,
   parseInstant,
   principalOf,
@@ -27,7 +28,6 @@ import { CartEmptyError, MixedCurrenciesError, OutOfStockError } from '../domain
 import { amountFromVersion, moneyView } from '../domain/money.ts';
 import { judgeTransition, returnsStock } from '../domain/order-lifecycle.ts';
 import { routeUser } from './cart.ts';
-import { idempotencyClaim } from './idempotency-key.ts';
 import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
 import type { OrdersContext } from './routes.ts';
 

@@ -2,6 +2,8 @@ import { type ApiVersion, productFields, productSortKeys, productsOperations } f
 import {
   ApiError,
   type App,
+  idempotencyClaim,
+  idempotent,
   isoTimestamp,
   registerOperation,
   requirePublicId,
@@ -9,7 +11,6 @@ import {
 } from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
 import mergePatch from 'json-merge-patch';
-import { idempotent } from '../db/idempotency.ts';
 import {
   changeProduct,
   findProduct,
@@ -22,7 +23,6 @@ import {
 } from '../db/products.ts';
 import type { ProductRow } from '../db/schema.ts';
 import { amountFromVersion, minorUnits, moneyView } from '../domain/money.ts';
-import { idempotencyClaim } from './idempotency-key.ts';
 import { type ListSpec, listBody, readListQuery } from './list.ts';
 import type { OrdersContext } from './routes.ts';
 

@@ -1,4 +1,4 @@
-import type { InboxTable, OutboxTable } from '@armature/platform';
+import type { IdempotencyKeysTable, InboxTable, OutboxTable } from '@armature/platform';
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
 
 /** Kysely types of the users database, kept in step with `migrations/`. */
@@ -57,14 +57,6 @@ export interface SigningKeysTable {
   private_key: string;
   created_at: DefaultedTimestamp;
   retired_at: Timestamp | null;
-}
-
-export interface IdempotencyKeysTable {
-  caller: string;
-  key: string;
-  fingerprint: string;
-  response: ColumnType<unknown, string | null | undefined, string | null>;
-  created_at: DefaultedTimestamp;
 }
 
 export interface UsersDatabase {

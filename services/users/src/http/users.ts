@@ -2,6 +2,8 @@ import { type User, userFields, userSortKeys, usersOperations } from '@armature/
 import {
   ApiError,
   expectedVersion,
+  idempotencyClaim,
+  idempotent,
   isoTimestamp,
   pageRequest,
   parseFields,
@@ -20,7 +22,6 @@ import { sendCacheEntry } from '@armature/platform/cache/index';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
-import { idempotent } from '../db/idempotency.ts';
 import {
   createUser,
   keysetValues,
@@ -40,7 +41,6 @@ import {
   UserRefusal,
   userEtag,
 } from '../domain/users.ts';
-import { idempotencyClaim } from './idempotency-key.ts';
 
 /** The API representation of a user: public id, ISO timestamps, never the password hash. */
 export function toUser(row: UserRow): User {
