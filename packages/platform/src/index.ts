@@ -3,6 +3,7 @@ export * from './config.ts';
 export * from './db/database.ts';
 export * from './db/metrics.ts';
 export * from './db/migrate.ts';
+export * from './db/page.ts';
 export * from './errors.ts';
 export * from './events/index.ts';
 export * from './health.ts';

@@ -1,6 +1,7 @@
 export * from './cursor.ts';
 export * from './json-body.ts';
 export * from './keyset.ts';
+export * from './list.ts';
 export * from './list-query.ts';
 export * from './operation.ts';
 export * from './optimistic-lock.ts';

@@ -5,9 +5,13 @@ import {
   expectedVersion,
   idempotencyClaim,
   isoTimestamp,
+  type ListQueryInput,
+  type ListSpec,
+  listBody,
   parseInstant,
   principalOf,
   type RequestWithId,
+  readListQuery,
   registerOperation,
   requirePublicId,
   toPublicId,
@@ -28,7 +32,6 @@ import { CartEmptyError, MixedCurrenciesError, OutOfStockError } from '../domain
 import { amountFromVersion, moneyView } from '../domain/money.ts';
 import { judgeTransition, returnsStock } from '../domain/order-lifecycle.ts';
 import { routeUser } from './cart.ts';
-import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
 import type { OrdersContext } from './routes.ts';
 
 /**

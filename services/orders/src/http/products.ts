@@ -5,6 +5,9 @@ import {
   idempotencyClaim,
   idempotent,
   isoTimestamp,
+  type ListSpec,
+  listBody,
+  readListQuery,
   registerOperation,
   requirePublicId,
   toPublicId,
@@ -23,7 +26,6 @@ import {
 } from '../db/products.ts';
 import type { ProductRow } from '../db/schema.ts';
 import { amountFromVersion, minorUnits, moneyView } from '../domain/money.ts';
-import { type ListSpec, listBody, readListQuery } from './list.ts';
 import type { OrdersContext } from './routes.ts';
 
 type Price = number | { amount: number; currency: string };

@@ -1,7 +1,7 @@
-import type { Principal, SortKey } from '@armature/platform';
+import type { Principal } from '@armature/platform';
 import jsonMergePatch from 'json-merge-patch';
 import type { Role } from '../db/schema.ts';
-import type { UserChanges, UserRow, UserSortColumn } from '../db/users.ts';
+import type { UserChanges, UserRow } from '../db/users.ts';
 
 /** What the user rules refuse; `http/` maps each to the envelope. */
 export type UserRefusalReason = 'role-change-needs-admin' | 'admin-registration-needs-admin';
@@ -39,16 +39,6 @@ export function mergeUserPatch(
   const document = { email: current.email, name: current.name, role: current.role };
   return jsonMergePatch.apply(document, patch) as UserChanges;
 }
-
-export const sortColumns: Record<'createdAt' | 'name' | 'email', UserSortColumn> = {
-  createdAt: 'created_at',
-  name: 'name',
-  email: 'email',
-};
-
-export const defaultUserSort: SortKey<'createdAt' | 'name' | 'email'>[] = [
-  { key: 'createdAt', direction: 'desc' },
-];
 
 /** `2024-01-15` is midnight UTC; a date-time without an offset is read as UTC too, never as server time. */
 export function instantInUtc(raw: string | undefined): string | undefined {

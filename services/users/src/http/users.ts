@@ -5,14 +5,13 @@ import {
   idempotencyClaim,
   idempotent,
   isoTimestamp,
-  pageRequest,
-  parseFields,
+  type ListSpec,
+  listBody,
   parseInstant,
   parseJsonBody,
-  parseSort,
-  pickFields,
   principalOf,
   type RequestWithId,
+  readListQuery,
   registerOperation,
   requirePublicId,
   targetUserId,
@@ -24,20 +23,18 @@ import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
 import {
   createUser,
-  keysetValues,
   listUsers,
   softDeleteUser,
   type UserChanges,
   type UserRow,
+  type UserSortKey,
   updateUser,
 } from '../db/users.ts';
 import {
   assertMayChangeRole,
   assertMayRegister,
-  defaultUserSort,
   instantInUtc,
   mergeUserPatch,
-  sortColumns,
   UserRefusal,
   userEtag,
 } from '../domain/users.ts';
@@ -72,6 +69,17 @@ function refusing(check: () => void): void {
     throw error;
   }
 }
+
+/** `GET /users`: newest first by default; cursors carry the sort values, then the id. */
+const userList: ListSpec<UserSortKey, UserRow> = {
+  name: 'users',
+  sortKeys: userSortKeys,
+  defaultSort: [{ key: 'createdAt', direction: 'desc' }],
+  fields: userFields,
+  sortValue: (row, key) =>
+    key === 'createdAt' ? row.created_at.toISOString() : key === 'name' ? row.name : row.email,
+  idOf: (row) => row.id,
+};
 
 function sendUser(reply: FastifyReply, row: UserRow, status = 200) {
   return reply.code(status).header('etag', userEtag(row)).send(toUser(row));
@@ -109,44 +117,15 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
 
   registerOperation(app, usersOperations.listUsers, async (request) => {
     const { query } = request;
-    const page = pageRequest(query);
-    const sort = parseSort(query.sort, userSortKeys, defaultUserSort);
-    const fields = parseFields(query.fields, userFields);
-    const columns = sort.map(({ key, direction }) => ({ column: sortColumns[key], direction }));
-    // A cursor is bound to the sort it was made for; under another sort it is a 400.
-    const scope = `users:${sort.map(({ key, direction }) => (direction === 'desc' ? '-' : '+') + key).join(',')}`;
-    let after: unknown[] | undefined;
-    if (page.cursor !== undefined) {
-      after = context.cursors.decode(scope, page.cursor);
-      if (after.length !== columns.length + 1 || !after.every((value) => typeof value === 'string')) {
-        throw new ApiError('INVALID_CURSOR', { details: [{ field: 'cursor', message: 'is invalid' }] });
-      }
-    }
-    const { rows, total } = await listUsers(db, {
-      filters: {
-        role: query.role,
-        email: query.email,
-        createdAfter: parseInstant('createdAfter', instantInUtc(query.createdAfter)),
-        createdBefore: parseInstant('createdBefore', instantInUtc(query.createdBefore)),
-      },
-      sort: columns,
-      limit: page.limit,
-      offset: page.page ? (page.page - 1) * page.limit : undefined,
-      after,
-    });
-    const hasMore = rows.length > page.limit;
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      data: items.map((row) => pickFields(toUser(row), fields)),
-      pagination: {
-        total,
-        page: page.page ?? null,
-        limit: page.limit,
-        hasMore,
-        nextCursor: hasMore && last ? context.cursors.encode(scope, keysetValues(last, columns)) : null,
-      },
+    const list = readListQuery(query, userList, context.cursors);
+    const filters = {
+      role: query.role,
+      email: query.email,
+      createdAfter: parseInstant('createdAfter', instantInUtc(query.createdAfter)),
+      createdBefore: parseInstant('createdBefore', instantInUtc(query.createdBefore)),
     };
+    const page = await listUsers(db, filters, list.page);
+    return listBody(page, list, userList, context.cursors, toUser);
   });
 
   registerOperation(app, usersOperations.getUser, async (request, reply) => {

@@ -1,6 +1,7 @@
+import type { Page, PageParams } from '../db/page.ts';
+import { ApiError } from '../errors.ts';
+import type { CursorCodec } from './cursor.ts';
 import {
-  ApiError,
-  type CursorCodec,
   type Pagination,
   type Picked,
   pageRequest,
@@ -8,8 +9,7 @@ import {
   parseSort,
   pickFields,
   type SortKey,
-} from '@armature/platform';
-import type { Page, PageParams } from '../db/pagination.ts';
+} from './list-query.ts';
 
 /** What a list declares: its name (cursors are bound to it), sort keys, default order and fields. */
 export interface ListSpec<K extends string, Row> {
