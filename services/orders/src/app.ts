@@ -18,12 +18,12 @@ import {
   type TokenVerifier,
 } from '@armature/platform';
 import { attachCache, createCache } from '@armature/platform/cache/index';
+import { CustomerCheck } from './clients/customer-check.ts';
 import type { OrdersConfig } from './config.ts';
 import { DeletedCustomers } from './db/customers.ts';
 import { migrationsFolder } from './db/migrations.ts';
 import type { OrdersDatabase } from './db/schema.ts';
-import { usersEventsConsumer } from './events/consumer.ts';
-import { CustomerCheck } from './events/customer-check.ts';
+import { usersEventsConsumer } from './events/handled/consumer.ts';
 import { registerCartRoutes, routeUser } from './http/cart.ts';
 import { registerOrderRoutes } from './http/orders.ts';
 import { registerProductRoutes } from './http/products.ts';

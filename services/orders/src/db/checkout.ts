@@ -8,7 +8,7 @@ import {
 } from '@armature/platform';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { type CartLine, planOrder } from '../domain/checkout.ts';
-import { orderCreated } from '../events/order-created.ts';
+import { orderCreated } from '../events/published/order-created.ts';
 import type { CustomerStatus, OrderRow, OrdersDatabase } from './schema.ts';
 
 export interface CheckoutRequest {

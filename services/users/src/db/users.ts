@@ -8,9 +8,9 @@ import {
   type PageParams,
 } from '@armature/platform';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { userCreated } from '../events/user-created.ts';
-import { userDeleted } from '../events/user-deleted.ts';
-import { userUpdated } from '../events/user-updated.ts';
+import { userCreated } from '../events/published/user-created.ts';
+import { userDeleted } from '../events/published/user-deleted.ts';
+import { userUpdated } from '../events/published/user-updated.ts';
 import type { Role, UsersDatabase } from './schema.ts';
 import { inTransaction } from './transaction.ts';
 
