@@ -17,7 +17,6 @@ import {
   toPublicId,
 } from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
-import type { FastifyRequest } from 'fastify';
 import { checkout } from '../db/checkout.ts';
 import {
   changeOrderStatus,
@@ -183,8 +182,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     },
   );
 
-  const list = async (request: FastifyRequest, version: ApiVersion, userId: string | undefined) => {
-    const query = request.query as OrderListQuery;
+  const list = async (query: OrderListQuery, version: ApiVersion, userId: string | undefined) => {
     const listRequest = readListQuery(query, orderList, cursors);
     const filters = { ...orderFilters(query, currency, version), userId };
     const page = await listOrders(db, filters, listRequest.page);
@@ -196,7 +194,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     // One entry per page: the query (filters, sort, fields, page or cursor) is part of the key.
     const query = request.url.indexOf('?');
     const key = `${ordersTag(userId)}:v${version}${query === -1 ? '' : request.url.slice(query)}`;
-    await replyCached(request, reply, cache, key, () => list(request, version, userId), {
+    await replyCached(request, reply, cache, key, () => list(request.query, version, userId), {
       ttl: orderListTtlMs,
       tags: [ordersTag(userId), `user:${userId}`],
     });
@@ -205,7 +203,11 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
 
   registerOperation(app, ops.listOrders, (request, _reply, version) => {
     const principal = principalOf(request);
-    return list(request, version, principal.isAdmin ? undefined : requirePublicId('user', principal.userId));
+    return list(
+      request.query,
+      version,
+      principal.isAdmin ? undefined : requirePublicId('user', principal.userId),
+    );
   });
 
   registerOperation(app, ops.getOrder, async (request, _reply, version) =>
