@@ -79,6 +79,8 @@ export const Jwk = Type.Object(
   { title: 'Jwk', additionalProperties: false },
 );
 
+export type Jwk = Static<typeof Jwk>;
+
 export const JwkSet = Type.Object(
   { keys: Type.Array(Jwk, { maxItems: 20 }) },
   { $id: 'JwkSet', title: 'JwkSet', additionalProperties: false },

@@ -52,7 +52,7 @@ const productListItem = (price: TSchema, name: string) => {
   );
 };
 
-const input = (price: TSchema, name: string) =>
+const input = <Price extends TSchema>(price: Price, name: string) =>
   Type.Object(
     { name: Name, description: Type.Optional(Description), price, stock: Stock },
     { additionalProperties: false, $id: name, title: name },
@@ -62,7 +62,7 @@ export const ProductInputV1 = input(PriceV1, 'ProductInputV1');
 export const ProductInputV2 = input(PriceV2, 'ProductInputV2');
 
 /** JSON Merge Patch of a product: members given replace, `description: null` clears it. */
-const patch = (price: TSchema, name: string) =>
+const patch = <Price extends TSchema>(price: Price, name: string) =>
   Type.Object(
     {
       name: Type.Optional(Name),

@@ -1,4 +1,4 @@
-import { type EventListQuery, eventsOperations, ordersOperations } from '@armature/contracts';
+import { type DomainEvent, eventsOperations, ordersOperations } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
@@ -8,24 +8,25 @@ import {
   openDatabase,
   parseJsonBody,
   parsePublicId,
+  purgeIdempotencyKeys,
+  type RequestWithId,
   registerAuth,
+  registerOperation,
   registerPoolMetrics,
   type StartedService,
   startEvents,
   type TokenVerifier,
 } from '@armature/platform';
 import { attachCache, createCache } from '@armature/platform/cache/index';
+import { CustomerCheck } from './clients/customer-check.ts';
 import type { OrdersConfig } from './config.ts';
 import { DeletedCustomers } from './db/customers.ts';
-import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { migrationsFolder } from './db/migrations.ts';
 import type { OrdersDatabase } from './db/schema.ts';
-import { usersEventsConsumer } from './events/consumer.ts';
-import { CustomerCheck } from './events/customer-check.ts';
+import { usersEventsConsumer } from './events/handled/consumer.ts';
 import { registerCartRoutes, routeUser } from './http/cart.ts';
 import { registerOrderRoutes } from './http/orders.ts';
 import { registerProductRoutes } from './http/products.ts';
-import { registerOperation } from './http/routes.ts';
 
 export interface OrdersDependencies {
   /** Verifies access tokens; by default against the users service's JWKS. */
@@ -96,19 +97,23 @@ export async function startOrdersService(
     const existing = route.preHandler ? [route.preHandler].flat() : [];
     route.preHandler = [
       ...existing,
+      // Only the checkout route reaches here, and its path names the user's `{id}`.
       async (request) =>
-        void (await customers.assertActive(routeUser(request), request.headers.authorization)),
+        void (await customers.assertActive(
+          routeUser(request as RequestWithId),
+          request.headers.authorization,
+        )),
     ];
   });
   registerProductRoutes(app, context);
   registerCartRoutes(app, context);
   registerOrderRoutes(app, context);
   registerOperation(app, eventsOperations.listEvents, (request) =>
-    listEvents(database.db, request.query as EventListQuery, context.cursors),
+    listEvents<DomainEvent>(database.db, request.query, context.cursors),
   );
 
   const purge = setInterval(() => {
-    purgeIdempotencyKeys(database.db, config.idempotencyKeyTtlHours).catch((error) =>
+    purgeIdempotencyKeys(database.db, config.idempotencyKeyTtlHours * 3600).catch((error) =>
       app.log.warn({ err: error }, 'could not purge expired idempotency keys'),
     );
   }, 3_600_000);

@@ -1,4 +1,4 @@
-import { type EventListQuery, eventsOperations, type User } from '@armature/contracts';
+import { type DomainEvent, eventsOperations, type User } from '@armature/contracts';
 import {
   CursorCodec,
   createServer,
@@ -8,7 +8,9 @@ import {
   listen,
   type Principal,
   parsePublicId,
+  purgeIdempotencyKeys,
   registerAuth,
+  registerOperation,
   registerPoolMetrics,
   type StartedService,
   startEvents,
@@ -24,7 +26,6 @@ import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
 import { deleteExpiredLinkTokens } from './db/account-tokens.ts';
 import { openUsersDatabase } from './db/database.ts';
-import { purgeIdempotencyKeys } from './db/idempotency.ts';
 import { deleteExpiredMfaChallenges } from './db/mfa.ts';
 import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
@@ -34,7 +35,6 @@ import { registerAuthRoutes } from './http/auth.ts';
 import { registerEmailVerificationRoutes } from './http/email-verification.ts';
 import { registerJwksRoute } from './http/jwks.ts';
 import { registerMfaRoutes } from './http/mfa.ts';
-import { registerOperation } from './http/operations.ts';
 import { registerPasswordRoutes } from './http/password.ts';
 import { registerSessionRoutes } from './http/sessions.ts';
 import { registerUserRoutes, toUser } from './http/users.ts';
@@ -99,7 +99,7 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     registerEmailVerificationRoutes(app, context);
     registerMfaRoutes(app, context);
     registerOperation(app, eventsOperations.listEvents, async (request) =>
-      listEvents(database.db, request.query as EventListQuery, context.cursors),
+      listEvents<DomainEvent>(database.db, request.query, context.cursors),
     );
 
     const sweep = setInterval(() => {

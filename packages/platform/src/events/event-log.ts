@@ -17,11 +17,11 @@ export interface EventListRequest {
  * `GET /events`: the service's recent events from its outbox, newest first, with both paginations
  * (keyset on the outbox sequence). Published rows are kept for the retention period, then pruned.
  */
-export async function listEvents(
+export async function listEvents<E = EventEnvelope>(
   db: WithEvents,
   request: EventListRequest,
   cursors: CursorCodec,
-): Promise<{ data: EventEnvelope[]; pagination: Pagination }> {
+): Promise<{ data: E[]; pagination: Pagination }> {
   const page = pageRequest(request);
   const scope = `events:${request.type ?? ''}:${request.aggregateId ?? ''}`;
   let filtered = eventTables(db).selectFrom('outbox');
@@ -49,7 +49,8 @@ export async function listEvents(
   const shown = hasMore ? rows.slice(0, page.limit) : rows;
   const last = shown.at(-1);
   return {
-    data: shown.map(envelopeOf),
+    // A service's outbox holds the event types it publishes; the caller names them (the contract's union).
+    data: shown.map(envelopeOf) as E[],
     pagination: {
       total: count.total,
       page: page.page ?? null,

@@ -45,11 +45,14 @@ export function parseFields(raw: string | undefined, allowed: readonly string[])
   return fields;
 }
 
-export function pickFields<T extends object>(item: T, fields: Set<string> | undefined): Partial<T> {
-  if (!fields) return item;
+/** A list item after `fields=`: its `id` always, any other field maybe; a list without `id`s keeps every field. */
+export type Picked<T> = 'id' extends keyof T ? Pick<T, 'id'> & Partial<T> : T;
+
+export function pickFields<T extends object>(item: T, fields: Set<string> | undefined): Picked<T> {
+  if (!fields) return item as Picked<T>;
   const picked: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(item)) if (fields.has(key)) picked[key] = value;
-  return picked as Partial<T>;
+  return picked as Picked<T>;
 }
 
 export interface PageRequest {

@@ -1,8 +1,14 @@
-import { ApiError, eventsInsert, newUuid } from '@armature/platform';
+import {
+  ApiError,
+  eventsInsert,
+  type IdempotencyClaim,
+  type IdempotentOutcome,
+  idempotent,
+  newUuid,
+} from '@armature/platform';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { type CartLine, planOrder } from '../domain/checkout.ts';
-import { orderCreated } from '../events/order-created.ts';
-import { type IdempotencyClaim, type IdempotentOutcome, idempotent } from './idempotency.ts';
+import { orderCreated } from '../events/published/order-created.ts';
 import type { CustomerStatus, OrderRow, OrdersDatabase } from './schema.ts';
 
 export interface CheckoutRequest {

@@ -1,8 +1,15 @@
-import { appendEvent, appendEvents, type EventInput } from '@armature/platform';
+import {
+  appendEvent,
+  appendEvents,
+  type EventInput,
+  fetchPage,
+  orderColumns,
+  type Page,
+  type PageParams,
+} from '@armature/platform';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { orderCancelled } from '../events/order-cancelled.ts';
-import { orderUpdated } from '../events/order-updated.ts';
-import { fetchPage, orderColumns, type Page, type PageParams } from './pagination.ts';
+import { orderCancelled } from '../events/published/order-cancelled.ts';
+import { orderUpdated } from '../events/published/order-updated.ts';
 import type { OrderItemRow, OrderRow, OrderStatus, OrdersDatabase } from './schema.ts';
 
 type Db = Kysely<OrdersDatabase>;

@@ -1,6 +1,5 @@
-import { newUuid } from '@armature/platform';
+import { fetchPage, newUuid, orderColumns, type Page, type PageParams } from '@armature/platform';
 import { type Kysely, sql } from 'kysely';
-import { fetchPage, orderColumns, type Page, type PageParams } from './pagination.ts';
 import type { OrdersDatabase, ProductRow } from './schema.ts';
 
 type Db = Kysely<OrdersDatabase>;

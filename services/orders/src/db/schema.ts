@@ -1,4 +1,4 @@
-import type { InboxTable, OutboxTable } from '@armature/platform';
+import type { IdempotencyKeysTable, InboxTable, OutboxTable } from '@armature/platform';
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** Kysely types of the orders database, kept in step with `migrations/`. */
@@ -65,15 +65,6 @@ export interface OrderItemsTable {
   name: string;
   unit_amount: number;
   quantity: number;
-}
-
-export interface IdempotencyKeysTable {
-  user_id: string;
-  key: string;
-  fingerprint: string;
-  status_code: number | null;
-  response: ColumnType<unknown, string | null, string | null>;
-  created_at: Timestamp;
 }
 
 export type ProductRow = Selectable<ProductsTable>;

@@ -3,13 +3,15 @@ import {
   ApiError,
   type App,
   isoTimestamp,
+  type RequestWithId,
+  registerOperation,
   requirePublicId,
   targetUserId,
   toPublicId,
 } from '@armature/platform';
 import { type CartContents, readCart, removeCartItem, setCartItem } from '../db/carts.ts';
 import { moneyView } from '../domain/money.ts';
-import { type OrdersContext, registerOperation } from './routes.ts';
+import type { OrdersContext } from './routes.ts';
 
 export function cartView(cart: CartContents, userId: string, currency: string, version: ApiVersion) {
   const cartCurrency = cart.items[0]?.currency ?? currency;
@@ -39,8 +41,8 @@ export function cartView(cart: CartContents, userId: string, currency: string, v
 }
 
 /** The UUID of the user a `/users/{id}/…` route acts on: the caller, or anyone for an admin. */
-export function routeUser(request: Parameters<typeof targetUserId>[0]): string {
-  const { id } = request.params as { id: string };
+export function routeUser(request: RequestWithId): string {
+  const { id } = request.params;
   return requirePublicId('user', targetUserId(request, id));
 }
 
@@ -55,8 +57,8 @@ export function registerCartRoutes(app: App, context: OrdersContext): void {
 
   registerOperation(app, ops.putCartItem, async (request, _reply, version) => {
     const userId = routeUser(request);
-    const { productId } = request.params as { productId: string };
-    const { quantity } = request.body as { quantity: number };
+    const { productId } = request.params;
+    const { quantity } = request.body;
     const cart = await setCartItem(db, userId, requirePublicId('product', productId), quantity);
     if (!cart) throw new ApiError('NOT_FOUND', { message: 'The product does not exist' });
     return cartView(cart, userId, currency, version);
@@ -64,7 +66,7 @@ export function registerCartRoutes(app: App, context: OrdersContext): void {
 
   registerOperation(app, ops.deleteCartItem, async (request, reply) => {
     const userId = routeUser(request);
-    const { productId } = request.params as { productId: string };
+    const { productId } = request.params;
     if (!(await removeCartItem(db, userId, requirePublicId('product', productId)))) {
       throw new ApiError('NOT_FOUND', { message: 'The product does not exist' });
     }

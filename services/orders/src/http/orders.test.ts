@@ -296,7 +296,7 @@ describe(`order history and status (${mode})`, () => {
       expect(staleBody.body.error.code).toBe('VERSION_CONFLICT');
     });
 
-    it('needs a version: none is a 400, a body and If-Match that disagree are a 400', async () => {
+    it('needs a version: none is a 400, a body and If-Match that disagree are a 409', async () => {
       const order = await place(bob, 1);
       const none = await orders.call('PATCH', `/v1/orders/${order.id}`, {
         token: orders.admin.token,
@@ -312,7 +312,8 @@ describe(`order history and status (${mode})`, () => {
         headers: { 'if-match': 'W/"abc"' },
         body: { status: 'paid' },
       });
-      expect([none.status, disagree.status, garbage.status]).toEqual([400, 400, 400]);
+      expect([none.status, disagree.status, garbage.status]).toEqual([400, 409, 400]);
+      expect(disagree.body.error.code).toBe('VERSION_CONFLICT');
     });
 
     it('applies one of two concurrent changes made from the same version: one 200, one 409', async () => {

@@ -2,14 +2,21 @@ import { type ApiVersion, orderFields, orderSortKeys, ordersOperations } from '@
 import {
   ApiError,
   type App,
+  expectedVersion,
+  idempotencyClaim,
   isoTimestamp,
+  type ListQueryInput,
+  type ListSpec,
+  listBody,
   parseInstant,
   principalOf,
+  type RequestWithId,
+  readListQuery,
+  registerOperation,
   requirePublicId,
   toPublicId,
 } from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
-import type { FastifyRequest } from 'fastify';
 import { checkout } from '../db/checkout.ts';
 import {
   changeOrderStatus,
@@ -24,9 +31,7 @@ import { CartEmptyError, MixedCurrenciesError, OutOfStockError } from '../domain
 import { amountFromVersion, moneyView } from '../domain/money.ts';
 import { judgeTransition, returnsStock } from '../domain/order-lifecycle.ts';
 import { routeUser } from './cart.ts';
-import { idempotencyClaim } from './idempotency-key.ts';
-import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
-import { type OrdersContext, registerOperation } from './routes.ts';
+import type { OrdersContext } from './routes.ts';
 
 /**
  * Public ids of the users seen lately. Every row of a user's list names the same user, and encoding
@@ -131,22 +136,14 @@ function orderFilters(
 }
 
 /** The order named by `{id}` if the caller may see it: its owner or an admin. Anyone else: 404. */
-async function visibleOrder(context: OrdersContext, request: FastifyRequest): Promise<OrderRow> {
-  const { id } = request.params as { id: string };
+async function visibleOrder(context: OrdersContext, request: RequestWithId): Promise<OrderRow> {
+  const { id } = request.params;
   const order = await findOrder(context.db, requirePublicId('order', id));
   const principal = principalOf(request);
   if (!order || (!principal.isAdmin && publicUserId(order.user_id) !== principal.userId)) {
     throw new ApiError('NOT_FOUND');
   }
   return order;
-}
-
-/** `If-Match: "3"` (or `W/"3"`, or `3`) → 3. */
-function versionFromIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const match = /^(?:W\/)?"?(\d{1,10})"?$/.exec(header.trim());
-  if (!match) throw invalid('If-Match', 'must be the order version, e.g. "3"');
-  return Number(match[1]);
 }
 
 export function registerOrderRoutes(app: App, context: OrdersContext): void {
@@ -158,7 +155,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     ops.checkout,
     async (request, reply, version) => {
       const userId = routeUser(request);
-      const note = (request.body as { note?: string }).note ?? null;
+      const note = request.body.note ?? null;
       const idempotency = idempotencyClaim(request, 'checkout', [userId, note]);
       let outcome: Awaited<ReturnType<typeof checkout>>;
       let taken: string[] = [];
@@ -185,8 +182,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     },
   );
 
-  const list = async (request: FastifyRequest, version: ApiVersion, userId: string | undefined) => {
-    const query = request.query as OrderListQuery;
+  const list = async (query: OrderListQuery, version: ApiVersion, userId: string | undefined) => {
     const listRequest = readListQuery(query, orderList, cursors);
     const filters = { ...orderFilters(query, currency, version), userId };
     const page = await listOrders(db, filters, listRequest.page);
@@ -198,7 +194,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     // One entry per page: the query (filters, sort, fields, page or cursor) is part of the key.
     const query = request.url.indexOf('?');
     const key = `${ordersTag(userId)}:v${version}${query === -1 ? '' : request.url.slice(query)}`;
-    await replyCached(request, reply, cache, key, () => list(request, version, userId), {
+    await replyCached(request, reply, cache, key, () => list(request.query, version, userId), {
       ttl: orderListTtlMs,
       tags: [ordersTag(userId), `user:${userId}`],
     });
@@ -207,7 +203,11 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
 
   registerOperation(app, ops.listOrders, (request, _reply, version) => {
     const principal = principalOf(request);
-    return list(request, version, principal.isAdmin ? undefined : requirePublicId('user', principal.userId));
+    return list(
+      request.query,
+      version,
+      principal.isAdmin ? undefined : requirePublicId('user', principal.userId),
+    );
   });
 
   registerOperation(app, ops.getOrder, async (request, _reply, version) =>
@@ -216,7 +216,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
 
   registerOperation(app, ops.listOrderItems, async (request, _reply, version) => {
     const order = await visibleOrder(context, request);
-    const listRequest = readListQuery(request.query as ListQueryInput, itemList, cursors);
+    const listRequest = readListQuery(request.query, itemList, cursors);
     const page = await listOrderItems(db, order.id, listRequest.page);
     return listBody(page, listRequest, itemList, cursors, (row) =>
       orderItemView(row, order.currency, version),
@@ -224,12 +224,8 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
   });
 
   registerOperation(app, ops.updateOrder, async (request, _reply, version) => {
-    const body = request.body as { status: OrderStatus; version?: number };
-    const fromHeader = versionFromIfMatch(request.headers['if-match']);
-    if (body.version !== undefined && fromHeader !== undefined && body.version !== fromHeader) {
-      throw invalid('version', 'differs from If-Match');
-    }
-    const expected = body.version ?? fromHeader;
+    const { body } = request;
+    const expected = expectedVersion(body.version, request.headers['if-match'], 'order');
     if (expected === undefined) throw invalid('version', 'is required (in the body or as If-Match)');
     const order = await visibleOrder(context, request);
     if (order.version !== expected) throw new ApiError('VERSION_CONFLICT');

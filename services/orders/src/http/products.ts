@@ -1,8 +1,19 @@
 import { type ApiVersion, productFields, productSortKeys, productsOperations } from '@armature/contracts';
-import { ApiError, type App, isoTimestamp, requirePublicId, toPublicId } from '@armature/platform';
+import {
+  ApiError,
+  type App,
+  idempotencyClaim,
+  idempotent,
+  isoTimestamp,
+  type ListSpec,
+  listBody,
+  readListQuery,
+  registerOperation,
+  requirePublicId,
+  toPublicId,
+} from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
 import mergePatch from 'json-merge-patch';
-import { idempotent } from '../db/idempotency.ts';
 import {
   changeProduct,
   findProduct,
@@ -15,9 +26,7 @@ import {
 } from '../db/products.ts';
 import type { ProductRow } from '../db/schema.ts';
 import { amountFromVersion, minorUnits, moneyView } from '../domain/money.ts';
-import { idempotencyClaim } from './idempotency-key.ts';
-import { type ListQueryInput, type ListSpec, listBody, readListQuery } from './list.ts';
-import { type OrdersContext, registerOperation } from './routes.ts';
+import type { OrdersContext } from './routes.ts';
 
 type Price = number | { amount: number; currency: string };
 interface ProductInput {
@@ -100,11 +109,7 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
   const ops = productsOperations;
 
   registerOperation(app, ops.listProducts, async (request, _reply, version) => {
-    const query = request.query as ListQueryInput & {
-      minPrice?: number;
-      maxPrice?: number;
-      inStock?: boolean;
-    };
+    const { query } = request;
     const list = readListQuery(query, productList, cursors);
     const price = (field: 'minPrice' | 'maxPrice') => {
       const value = query[field];
@@ -124,7 +129,7 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
   });
 
   registerOperation(app, ops.getProduct, async (request, reply, version) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const uuid = requirePublicId('product', id);
     const load = async () => {
       const row = await findProduct(db, uuid);
@@ -140,7 +145,7 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
   });
 
   registerOperation(app, ops.createProduct, async (request, reply, version) => {
-    const values = productValues(request.body as ProductInput, currency);
+    const values = productValues(request.body, currency);
     const claim = idempotencyClaim(request, 'createProduct', [values]);
     const outcome = await idempotent(db, claim, (trx) => insertProduct(trx, values));
     if (outcome.kind === 'mismatch') throw new ApiError('IDEMPOTENCY_CONFLICT');
@@ -149,18 +154,18 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
   });
 
   registerOperation(app, ops.replaceProduct, async (request, _reply, version) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const uuid = requirePublicId('product', id);
-    const row = await replaceProduct(db, uuid, productValues(request.body as ProductInput, currency));
+    const row = await replaceProduct(db, uuid, productValues(request.body, currency));
     if (!row) throw new ApiError('NOT_FOUND');
     await productsChanged(context, [uuid]);
     return productView(row, version);
   });
 
   registerOperation(app, ops.updateProduct, async (request, _reply, version) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const uuid = requirePublicId('product', id);
-    const patch = request.body as Partial<ProductInput>;
+    const patch = request.body;
     const row = await changeProduct(db, uuid, (current) => {
       const merged = mergePatch.apply(productInput(current, version), patch) as ProductInput;
       return productValues(merged, currency);
@@ -171,7 +176,7 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
   });
 
   registerOperation(app, ops.deleteProduct, async (request, reply) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const uuid = requirePublicId('product', id);
     if (!(await softDeleteProduct(db, uuid))) throw new ApiError('NOT_FOUND');
     await productsChanged(context, [uuid]);

@@ -1,3 +1,4 @@
+import type { Jwk } from '@armature/contracts';
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -7,7 +8,6 @@ import {
   generateKeyPair,
   importJWK,
   importPKCS8,
-  type JWK,
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Kysely } from 'kysely';
@@ -65,7 +65,7 @@ export async function rotateSigningKeys(
 }
 
 interface VerifyingKey {
-  jwk: JWK;
+  jwk: Jwk;
   key: CryptoKey;
 }
 
@@ -131,7 +131,7 @@ export class SigningKeys {
   }
 
   /** Public keys of the active and the retiring keys (the JWKS document). */
-  async publicKeys(): Promise<JWK[]> {
+  async publicKeys(): Promise<Jwk[]> {
     await this.#refreshIfStale();
     return [...this.#verifying.values()].map((entry) => entry.jwk);
   }
@@ -166,7 +166,7 @@ export class SigningKeys {
       const rows = await readUsableKeys(this.#db, this.#options.verifyWindowSeconds);
       const verifying = new Map<string, VerifyingKey>();
       for (const row of rows) {
-        const jwk = (typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk) as JWK;
+        const jwk = (typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk) as Jwk;
         const key = this.#verifying.get(row.kid)?.key ?? ((await importJWK(jwk, 'EdDSA')) as CryptoKey);
         verifying.set(row.kid, { jwk, key });
       }

@@ -3,7 +3,7 @@ import { queueMail } from '@armature/platform/mail/index';
 import { type Kysely, sql } from 'kysely';
 import { assertLinkTokenUsable } from '../domain/accounts.ts';
 import type { MailContent } from '../domain/mails.ts';
-import { userUpdated } from '../events/user-updated.ts';
+import { userUpdated } from '../events/published/user-updated.ts';
 import type { AccountTokenPurpose, UsersDatabase } from './schema.ts';
 import { inTransaction } from './transaction.ts';
 import { type UserRow, userColumns } from './users.ts';

@@ -1,4 +1,4 @@
-import type { InboxTable, OutboxTable } from '@armature/platform';
+import type { IdempotencyKeysTable, InboxTable, OutboxTable } from '@armature/platform';
 import type { MailOutboxTable } from '@armature/platform/mail/index';
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
 
@@ -80,14 +80,6 @@ export interface SigningKeysTable {
   private_key: string;
   created_at: DefaultedTimestamp;
   retired_at: Timestamp | null;
-}
-
-export interface IdempotencyKeysTable {
-  caller: string;
-  key: string;
-  fingerprint: string;
-  response: ColumnType<unknown, string | null | undefined, string | null>;
-  created_at: DefaultedTimestamp;
 }
 
 /** Migration 0004: two-factor sign-in. */

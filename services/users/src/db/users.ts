@@ -1,8 +1,16 @@
-import { ApiError, appendEvent, type Direction, keysetAfter, newUuid } from '@armature/platform';
-import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
-import { userCreated } from '../events/user-created.ts';
-import { userDeleted } from '../events/user-deleted.ts';
-import { userUpdated } from '../events/user-updated.ts';
+import {
+  ApiError,
+  appendEvent,
+  fetchPage,
+  newUuid,
+  orderColumns,
+  type Page,
+  type PageParams,
+} from '@armature/platform';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { userCreated } from '../events/published/user-created.ts';
+import { userDeleted } from '../events/published/user-deleted.ts';
+import { userUpdated } from '../events/published/user-updated.ts';
 import type { Role, UsersDatabase } from './schema.ts';
 import { inTransaction } from './transaction.ts';
 
@@ -204,62 +212,27 @@ export interface UserFilters {
   createdBefore?: Date;
 }
 
-export type UserSortColumn = 'created_at' | 'name' | 'email';
+export type UserSortKey = 'createdAt' | 'name' | 'email';
 
-export interface UserListRequest {
-  filters: UserFilters;
-  /** ORDER BY these, then by id in the direction of the last one. */
-  sort: { column: UserSortColumn; direction: Direction }[];
-  limit: number;
-  /** Offset pagination: rows to skip. */
-  offset?: number;
-  /** Keyset pagination: the sort values (then the id) of the last row already seen. */
-  after?: unknown[];
-}
+const sortColumns: Record<UserSortKey, string> = {
+  createdAt: 'active_users.created_at',
+  name: 'active_users.name',
+  email: 'active_users.email',
+};
 
-/**
- * One page of active users plus the total matching the filters. Returns up to `limit + 1` rows: the
- * extra one only says that there is more.
- */
+/** One page of active users, by offset or after a keyset, and the total matching the filters. */
 export async function listUsers(
   db: Db,
-  request: UserListRequest,
-): Promise<{ rows: UserRow[]; total: number }> {
-  const matching = (eb: ExpressionBuilder<UsersDatabase, 'active_users'>) => {
-    const { role, email, createdAfter, createdBefore } = request.filters;
-    const conditions = [];
-    if (role !== undefined) conditions.push(eb('role', '=', role));
-    if (email !== undefined) conditions.push(eb(sql<string>`lower(email)`, '=', email.toLowerCase()));
-    if (createdAfter !== undefined) conditions.push(eb('created_at', '>=', createdAfter));
-    if (createdBefore !== undefined) conditions.push(eb('created_at', '<', createdBefore));
-    return eb.and(conditions);
-  };
-  const keyset = [
-    ...request.sort.map(({ column, direction }) => ({ column: `active_users.${column}`, direction })),
-    { column: 'active_users.id', direction: request.sort.at(-1)?.direction ?? ('asc' as Direction) },
-  ];
-
-  let page = db.selectFrom('active_users').select(userColumns).where(matching);
-  if (request.after) {
-    const after = request.after;
-    page = page.where((eb) => keysetAfter(eb, keyset, after));
-  }
-  for (const { column, direction } of keyset) page = page.orderBy(sql.ref(column), direction);
-  page = page.limit(request.limit + 1);
-  if (request.offset) page = page.offset(request.offset);
-
-  const [rows, count] = await Promise.all([
-    page.execute(),
-    db
-      .selectFrom('active_users')
-      .select((eb) => eb.fn.countAll<number>().as('total'))
-      .where(matching)
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
-}
-
-/** The values a keyset cursor carries for `row` under `sort` (the sort columns, then the id). */
-export function keysetValues(row: UserRow, sort: UserListRequest['sort']): unknown[] {
-  return [...sort.map(({ column }) => row[column]), row.id];
+  filters: UserFilters,
+  page: PageParams<UserSortKey>,
+): Promise<Page<UserRow>> {
+  let filtered = db.selectFrom('active_users');
+  if (filters.role !== undefined) filtered = filtered.where('role', '=', filters.role);
+  if (filters.email !== undefined)
+    filtered = filtered.where(sql<string>`lower(email)`, '=', filters.email.toLowerCase());
+  if (filters.createdAfter !== undefined) filtered = filtered.where('created_at', '>=', filters.createdAfter);
+  if (filters.createdBefore !== undefined)
+    filtered = filtered.where('created_at', '<', filters.createdBefore);
+  const order = orderColumns(page.sort, sortColumns, 'active_users.id');
+  return fetchPage(filtered, (query) => query.select(userColumns), order, page);
 }

@@ -1,51 +1,29 @@
-import { ApiError, type Principal, type SortKey } from '@armature/platform';
+import type { Principal } from '@armature/platform';
 import jsonMergePatch from 'json-merge-patch';
 import type { Role } from '../db/schema.ts';
-import type { UserChanges, UserRow, UserSortColumn } from '../db/users.ts';
+import type { UserChanges, UserRow } from '../db/users.ts';
+
+/** What the user rules refuse; `http/` maps each to the envelope. */
+export type UserRefusalReason = 'role-change-needs-admin' | 'admin-registration-needs-admin';
+
+export class UserRefusal extends Error {
+  readonly reason: UserRefusalReason;
+  constructor(reason: UserRefusalReason) {
+    super(reason);
+    this.reason = reason;
+    this.name = 'UserRefusal';
+  }
+}
 
 /** Who may give a user a role: only an admin, whatever the target. Repeating the current role is no change. */
 export function assertMayChangeRole(caller: Principal, current: Role, requested: Role | undefined): void {
   if (requested === undefined || requested === current) return;
-  if (!caller.isAdmin) {
-    throw new ApiError('FORBIDDEN', { message: 'Only an admin can change a role' });
-  }
+  if (!caller.isAdmin) throw new UserRefusal('role-change-needs-admin');
 }
 
 /** Registering an admin takes an admin; anyone may register a member. */
 export function assertMayRegister(callerIsAdmin: boolean, role: Role): void {
-  if (role === 'admin' && !callerIsAdmin) {
-    throw new ApiError('FORBIDDEN', { message: 'Only an admin can create an admin' });
-  }
-}
-
-/**
- * The version a write must match: from the body, from `If-Match`, or both (then they must agree:
- * one of them is stale). Undefined when the caller gave none: the write is then unconditional.
- */
-export function expectedVersion(
-  fromBody: number | undefined,
-  fromIfMatch: number | undefined,
-): number | undefined {
-  if (fromBody !== undefined && fromIfMatch !== undefined && fromBody !== fromIfMatch) {
-    throw new ApiError('VERSION_CONFLICT', {
-      message: 'The version in the body and in If-Match differ',
-      details: [{ field: 'version', message: `is ${fromBody} in the body and ${fromIfMatch} in If-Match` }],
-    });
-  }
-  return fromBody ?? fromIfMatch;
-}
-
-/** `"3"`, `W/"3"` or `3` → 3; `*` or no header → undefined; anything else is a 400 naming `If-Match`. */
-export function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === '' || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,10})"?\s*$/.exec(header);
-  const version = match ? Number(match[1]) : Number.NaN;
-  if (!Number.isSafeInteger(version) || version < 1) {
-    throw new ApiError('VALIDATION_ERROR', {
-      details: [{ field: 'If-Match', message: 'must be the ETag of the user, e.g. "3"' }],
-    });
-  }
-  return version;
+  if (role === 'admin' && !callerIsAdmin) throw new UserRefusal('admin-registration-needs-admin');
 }
 
 /** The `ETag` of a user: its version, which changes on every write. */
@@ -61,16 +39,6 @@ export function mergeUserPatch(
   const document = { email: current.email, name: current.name, role: current.role };
   return jsonMergePatch.apply(document, patch) as UserChanges;
 }
-
-export const sortColumns: Record<'createdAt' | 'name' | 'email', UserSortColumn> = {
-  createdAt: 'created_at',
-  name: 'name',
-  email: 'email',
-};
-
-export const defaultUserSort: SortKey<'createdAt' | 'name' | 'email'>[] = [
-  { key: 'createdAt', direction: 'desc' },
-];
 
 /** `2024-01-15` is midnight UTC; a date-time without an offset is read as UTC too, never as server time. */
 export function instantInUtc(raw: string | undefined): string | undefined {

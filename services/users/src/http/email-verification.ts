@@ -1,7 +1,7 @@
-import { accountsOperations, type VerifyEmailBody } from '@armature/contracts';
-import { ApiError, requirePublicId, targetUserId } from '@armature/platform';
+import { accountsOperations } from '@armature/contracts';
+import { ApiError, registerOperation, requirePublicId, targetUserId } from '@armature/platform';
 import { mailLink } from '@armature/platform/mail/index';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { hashLinkToken, newLinkToken } from '../auth/link-tokens.ts';
 import type { UsersContext } from '../context.ts';
@@ -11,7 +11,6 @@ import type { UserRow } from '../db/users.ts';
 import { EmailAlreadyVerifiedError } from '../domain/accounts.ts';
 import { emailVerificationMail } from '../domain/mails.ts';
 import { refusing } from './account-refusals.ts';
-import { registerOperation } from './operations.ts';
 
 /** Where a verification link leads: the client's page that confirms the address. */
 export const verifyEmailPath = '/verify-email';
@@ -43,25 +42,21 @@ export async function sendVerificationMail(
 
 export function registerEmailVerificationRoutes(app: FastifyInstance, context: UsersContext): void {
   registerOperation(app, accountsOperations.verifyEmail, async (request, reply) => {
-    const { token } = request.body as VerifyEmailBody;
+    const { token } = request.body;
     const user = await refusing(() => verifyEmail(context.db, hashLinkToken(token), new Date()));
     await context.userChanged(user.id);
     return reply.code(204).send();
   });
 
-  registerOperation(
-    app,
-    accountsOperations.resendEmailVerification,
-    async (request: FastifyRequest, reply) => {
-      const { id } = request.params as { id: string };
-      const userId = requirePublicId('user', targetUserId(request, id));
-      await refusing(async () => {
-        const user = await context.loadUser(userId);
-        if (!user) throw new ApiError('NOT_FOUND');
-        if (user.email_verified_at !== null) throw new EmailAlreadyVerifiedError();
-        await sendVerificationMail(context, context.db, user);
-      });
-      return reply.code(202).send();
-    },
-  );
+  registerOperation(app, accountsOperations.resendEmailVerification, async (request, reply) => {
+    const { id } = request.params;
+    const userId = requirePublicId('user', targetUserId(request, id));
+    await refusing(async () => {
+      const user = await context.loadUser(userId);
+      if (!user) throw new ApiError('NOT_FOUND');
+      if (user.email_verified_at !== null) throw new EmailAlreadyVerifiedError();
+      await sendVerificationMail(context, context.db, user);
+    });
+    return reply.code(202).send();
+  });
 }

@@ -1,7 +1,7 @@
 import { authOperations } from '@armature/contracts';
+import { registerOperation } from '@armature/platform';
 import type { FastifyInstance } from 'fastify';
 import type { UsersContext } from '../context.ts';
-import { registerOperation } from './operations.ts';
 
 /**
  * `GET /.well-known/jwks.json`: the active key and the retiring ones. Verifiers refetch on an unknown

@@ -1,6 +1,13 @@
-import { type MfaLoginBody, type MfaSettingsBody, mfaOperations } from '@armature/contracts';
-import { ApiError, principalOf, requirePublicId, targetUserId } from '@armature/platform';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { mfaOperations } from '@armature/contracts';
+import {
+  ApiError,
+  principalOf,
+  type RequestWithId,
+  registerOperation,
+  requirePublicId,
+  targetUserId,
+} from '@armature/platform';
+import type { FastifyInstance } from 'fastify';
 import { completeMfaLogin, sealTotpSecret, spendSecondFactor } from '../auth/mfa.ts';
 import { newRecoveryCodes, newTotpSecret } from '../auth/totp.ts';
 import type { UsersContext } from '../context.ts';
@@ -9,7 +16,6 @@ import { inTransaction } from '../db/transaction.ts';
 import { NotOwnPasswordError } from '../domain/accounts.ts';
 import { InvalidMfaCodeError, MfaStateError } from '../domain/mfa.ts';
 import { refusing } from './account-refusals.ts';
-import { registerOperation } from './operations.ts';
 
 /** Token responses must never be stored by a cache (RFC 6749 §5.1). */
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -17,8 +23,8 @@ const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const issuer = 'Armature';
 
 /** The caller's own UUID, when `{id}` names the caller; a second factor is only ever its owner's business. */
-function ownUuid(request: FastifyRequest): string {
-  const { id } = request.params as { id: string };
+function ownUuid(request: RequestWithId): string {
+  const { id } = request.params;
   const caller = principalOf(request);
   if (targetUserId(request, id) !== caller.userId) throw new NotOwnPasswordError();
   return requirePublicId('user', caller.userId);
@@ -28,7 +34,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: UsersContext): 
   const { db } = context;
 
   registerOperation(app, mfaOperations.getMfa, async (request) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const userId = requirePublicId('user', targetUserId(request, id));
     if (!(await context.loadUser(userId))) throw new ApiError('NOT_FOUND');
     const factor = await findMfaFactor(db, userId);
@@ -46,7 +52,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: UsersContext): 
       if (!saved) throw new MfaStateError('Two-factor sign-in is already on; turn it off first');
       return { secret, otpauthUri: uri };
     });
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     return reply
       .code(201)
       .header('location', `/v${version}/users/${id}/mfa`)
@@ -55,7 +61,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: UsersContext): 
   });
 
   registerOperation(app, mfaOperations.updateMfa, async (request, reply) => {
-    const { enabled, code } = request.body as MfaSettingsBody;
+    const { enabled, code } = request.body;
     const status = await refusing(async () => {
       const userId = ownUuid(request);
       const now = new Date();
@@ -88,7 +94,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: UsersContext): 
   });
 
   registerOperation(app, mfaOperations.completeMfaLogin, async (request, reply) => {
-    const { mfaChallenge, code } = request.body as MfaLoginBody;
+    const { mfaChallenge, code } = request.body;
     const tokens = await refusing(() => completeMfaLogin(context, mfaChallenge, code, new Date()));
     return reply.headers(noStore).send(tokens);
   });

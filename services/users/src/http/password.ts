@@ -1,10 +1,5 @@
-import {
-  accountsOperations,
-  type ChangePasswordBody,
-  type PasswordResetBody,
-  type PasswordResetConfirmBody,
-} from '@armature/contracts';
-import { ApiError, principalOf, requirePublicId, targetUserId } from '@armature/platform';
+import { accountsOperations } from '@armature/contracts';
+import { ApiError, principalOf, registerOperation, requirePublicId, targetUserId } from '@armature/platform';
 import { mailLink } from '@armature/platform/mail/index';
 import type { FastifyInstance } from 'fastify';
 import { hashLinkToken, newLinkToken } from '../auth/link-tokens.ts';
@@ -16,7 +11,6 @@ import { findCredentials, findUser } from '../db/users.ts';
 import { NotOwnPasswordError, WrongPasswordError } from '../domain/accounts.ts';
 import { passwordResetMail } from '../domain/mails.ts';
 import { refusing } from './account-refusals.ts';
-import { registerOperation } from './operations.ts';
 import { callerSessionId } from './sessions.ts';
 
 /** Where a reset link leads: the client's page that asks for the new password. */
@@ -26,8 +20,8 @@ export function registerPasswordRoutes(app: FastifyInstance, context: UsersConte
   const { db } = context;
 
   registerOperation(app, accountsOperations.changePassword, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const { currentPassword, newPassword } = request.body as ChangePasswordBody;
+    const { id } = request.params;
+    const { currentPassword, newPassword } = request.body;
     const caller = principalOf(request);
     await refusing(async () => {
       if (targetUserId(request, id) !== caller.userId) throw new NotOwnPasswordError();
@@ -41,7 +35,7 @@ export function registerPasswordRoutes(app: FastifyInstance, context: UsersConte
   });
 
   registerOperation(app, accountsOperations.requestPasswordReset, async (request, reply) => {
-    const { email } = request.body as PasswordResetBody;
+    const { email } = request.body;
     // The answer leaves before any lookup, so a known and an unknown address answer alike and in
     // the same time; the mail (if any) is queued right after.
     await reply.code(202).send();
@@ -71,7 +65,7 @@ export function registerPasswordRoutes(app: FastifyInstance, context: UsersConte
   });
 
   registerOperation(app, accountsOperations.confirmPasswordReset, async (request, reply) => {
-    const { token, newPassword } = request.body as PasswordResetConfirmBody;
+    const { token, newPassword } = request.body;
     const passwordHash = await hashPassword(newPassword);
     const userId = await refusing(() => resetPassword(db, hashLinkToken(token), passwordHash, new Date()));
     request.log.info({ userId }, 'password reset; every session ended');

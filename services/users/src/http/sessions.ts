@@ -1,10 +1,12 @@
-import { accountsOperations, type ListSessionsQuery, type Session } from '@armature/contracts';
+import { accountsOperations, type Session } from '@armature/contracts';
 import {
   ApiError,
   isoTimestamp,
   pageRequest,
   parsePublicId,
   principalOf,
+  type RequestWithId,
+  registerOperation,
   requirePublicId,
   targetUserId,
   toPublicId,
@@ -16,7 +18,6 @@ import { endSessions, listActiveSessions } from '../db/account-sessions.ts';
 import type { SessionClient } from '../db/sessions.ts';
 import { SessionNotFoundError, sessionStartedAt } from '../domain/accounts.ts';
 import { refusing } from './account-refusals.ts';
-import { registerOperation } from './operations.ts';
 
 /**
  * The client as the gateway saw it: the last `X-Forwarded-For` entry is the address the gateway
@@ -59,8 +60,8 @@ export function callerSessionId(request: FastifyRequest): string | undefined {
   }
 }
 
-function targetUuid(request: FastifyRequest): string {
-  const { id } = request.params as { id: string };
+function targetUuid(request: RequestWithId): string {
+  const { id } = request.params;
   return requirePublicId('user', targetUserId(request, id));
 }
 
@@ -70,7 +71,7 @@ export function registerSessionRoutes(app: FastifyInstance, context: UsersContex
   registerOperation(app, accountsOperations.listSessions, async (request) => {
     const userId = targetUuid(request);
     if (!(await context.loadUser(userId))) throw new ApiError('NOT_FOUND');
-    const page = pageRequest(request.query as ListSessionsQuery);
+    const page = pageRequest(request.query);
     const scope = `sessions:${userId}`;
     let before: string | undefined;
     if (page.cursor !== undefined) {
@@ -114,7 +115,7 @@ export function registerSessionRoutes(app: FastifyInstance, context: UsersContex
 
   registerOperation(app, accountsOperations.deleteSession, async (request, reply) => {
     const userId = targetUuid(request);
-    const { sessionId } = request.params as { sessionId: string };
+    const { sessionId } = request.params;
     const familyId = requirePublicId('session', sessionId);
     await refusing(async () => {
       const ended = await endSessions(db, userId, { familyId }, 'ended');

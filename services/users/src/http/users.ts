@@ -1,57 +1,46 @@
-import {
-  type CreateUserBody,
-  type ListUsersQuery,
-  type PatchUserBody,
-  type ReplaceUserBody,
-  type User,
-  userFields,
-  userSortKeys,
-  usersOperations,
-} from '@armature/contracts';
+import { type User, userFields, userSortKeys, usersOperations } from '@armature/contracts';
 import {
   ApiError,
+  expectedVersion,
+  idempotencyClaim,
+  idempotent,
   isoTimestamp,
-  pageRequest,
-  parseFields,
+  type ListSpec,
+  listBody,
   parseInstant,
   parseJsonBody,
-  parseSort,
-  pickFields,
   principalOf,
+  type RequestWithId,
+  readListQuery,
+  registerOperation,
   requirePublicId,
   targetUserId,
   toPublicId,
 } from '@armature/platform';
 import { sendCacheEntry } from '@armature/platform/cache/index';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UsersContext } from '../context.ts';
-import { idempotent } from '../db/idempotency.ts';
 import { inTransaction } from '../db/transaction.ts';
 import {
   createUser,
   findUser,
-  keysetValues,
   listUsers,
   softDeleteUser,
   type UserChanges,
   type UserRow,
+  type UserSortKey,
   updateUser,
 } from '../db/users.ts';
 import {
   assertMayChangeRole,
   assertMayRegister,
-  defaultUserSort,
-  expectedVersion,
   instantInUtc,
   mergeUserPatch,
-  parseIfMatch,
-  sortColumns,
+  UserRefusal,
   userEtag,
 } from '../domain/users.ts';
 import { sendVerificationMail } from './email-verification.ts';
-import { idempotencyClaim } from './idempotency-key.ts';
-import { registerOperation } from './operations.ts';
 
 /** The API representation of a user: public id, ISO timestamps, never the password hash. */
 export function toUser(row: UserRow): User {
@@ -67,13 +56,41 @@ export function toUser(row: UserRow): User {
   };
 }
 
+/** The user rules' refusals, each a 403 with its message: the one place they meet HTTP. */
+const refusalMessages: Record<UserRefusal['reason'], string> = {
+  'role-change-needs-admin': 'Only an admin can change a role',
+  'admin-registration-needs-admin': 'Only an admin can create an admin',
+};
+
+/** Runs a rule check; its refusal becomes the API error for it. */
+function refusing(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof UserRefusal)
+      throw new ApiError('FORBIDDEN', { message: refusalMessages[error.reason] });
+    throw error;
+  }
+}
+
+/** `GET /users`: newest first by default; cursors carry the sort values, then the id. */
+const userList: ListSpec<UserSortKey, UserRow> = {
+  name: 'users',
+  sortKeys: userSortKeys,
+  defaultSort: [{ key: 'createdAt', direction: 'desc' }],
+  fields: userFields,
+  sortValue: (row, key) =>
+    key === 'createdAt' ? row.created_at.toISOString() : key === 'name' ? row.name : row.email,
+  idOf: (row) => row.id,
+};
+
 function sendUser(reply: FastifyReply, row: UserRow, status = 200) {
   return reply.code(status).header('etag', userEtag(row)).send(toUser(row));
 }
 
 /** The UUID of the `{id}` a caller may act on: themselves (`me` or their id) or, for an admin, anyone. */
-function targetUuid(request: FastifyRequest): string {
-  const { id } = request.params as { id: string };
+function targetUuid(request: RequestWithId): string {
+  const { id } = request.params;
   return requirePublicId('user', targetUserId(request, id));
 }
 
@@ -100,11 +117,12 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
   const { db } = context;
 
   registerOperation(app, usersOperations.createUser, async (request, reply, version) => {
-    const body = request.body as CreateUserBody;
+    const { body } = request;
     const role = body.role ?? 'member';
     // The route is public, so the token (if any) was not checked against the database yet.
     const caller = request.principal;
-    assertMayRegister(Boolean(caller?.isAdmin && (await context.isActive(caller))), role);
+    const callerIsAdmin = Boolean(caller?.isAdmin && (await context.isActive(caller)));
+    refusing(() => assertMayRegister(callerIsAdmin, role));
     const claim = idempotencyClaim(request, 'createUser', [body.email.toLowerCase(), body.name, role]);
     const passwordHash = await hashPassword(body.password);
     const outcome = await idempotent(db, claim, async (trx) => {
@@ -122,49 +140,20 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
   });
 
   registerOperation(app, usersOperations.listUsers, async (request) => {
-    const query = request.query as ListUsersQuery;
-    const page = pageRequest(query);
-    const sort = parseSort(query.sort, userSortKeys, defaultUserSort);
-    const fields = parseFields(query.fields, userFields);
-    const columns = sort.map(({ key, direction }) => ({ column: sortColumns[key], direction }));
-    // A cursor is bound to the sort it was made for; under another sort it is a 400.
-    const scope = `users:${sort.map(({ key, direction }) => (direction === 'desc' ? '-' : '+') + key).join(',')}`;
-    let after: unknown[] | undefined;
-    if (page.cursor !== undefined) {
-      after = context.cursors.decode(scope, page.cursor);
-      if (after.length !== columns.length + 1 || !after.every((value) => typeof value === 'string')) {
-        throw new ApiError('INVALID_CURSOR', { details: [{ field: 'cursor', message: 'is invalid' }] });
-      }
-    }
-    const { rows, total } = await listUsers(db, {
-      filters: {
-        role: query.role,
-        email: query.email,
-        createdAfter: parseInstant('createdAfter', instantInUtc(query.createdAfter)),
-        createdBefore: parseInstant('createdBefore', instantInUtc(query.createdBefore)),
-      },
-      sort: columns,
-      limit: page.limit,
-      offset: page.page ? (page.page - 1) * page.limit : undefined,
-      after,
-    });
-    const hasMore = rows.length > page.limit;
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      data: items.map((row) => pickFields(toUser(row), fields)),
-      pagination: {
-        total,
-        page: page.page ?? null,
-        limit: page.limit,
-        hasMore,
-        nextCursor: hasMore && last ? context.cursors.encode(scope, keysetValues(last, columns)) : null,
-      },
+    const { query } = request;
+    const list = readListQuery(query, userList, context.cursors);
+    const filters = {
+      role: query.role,
+      email: query.email,
+      createdAfter: parseInstant('createdAfter', instantInUtc(query.createdAfter)),
+      createdBefore: parseInstant('createdBefore', instantInUtc(query.createdBefore)),
     };
+    const page = await listUsers(db, filters, list.page);
+    return listBody(page, list, userList, context.cursors, toUser);
   });
 
   registerOperation(app, usersOperations.getUser, async (request, reply) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     // Reading oneself: the token check of this request has just looked the caller up.
     const self = id === 'me' || id === request.principal?.userId ? request.callerUser : undefined;
     const user = self ?? (await context.cachedUser(targetUuid(request)));
@@ -174,12 +163,12 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
 
   registerOperation(app, usersOperations.replaceUser, async (request, reply) => {
     const id = targetUuid(request);
-    const body = request.body as ReplaceUserBody;
+    const { body } = request;
     const caller = principalOf(request);
-    const wanted = expectedVersion(body.version, parseIfMatch(request.headers['if-match']));
+    const wanted = expectedVersion(body.version, request.headers['if-match'], 'user');
     const { user, changed } = await updateVerifyingEmail(context, id, (trx) =>
       updateUser(trx, id, wanted, (current): UserChanges => {
-        assertMayChangeRole(caller, current.role, body.role);
+        refusing(() => assertMayChangeRole(caller, current.role, body.role));
         return { email: body.email, name: body.name, role: body.role };
       }),
     );
@@ -192,13 +181,13 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
     scope.addContentTypeParser('application/merge-patch+json', { parseAs: 'buffer' }, parseJsonBody);
     registerOperation(scope, usersOperations.updateUser, async (request, reply) => {
       const id = targetUuid(request);
-      const { version, ...patch } = request.body as PatchUserBody;
+      const { version, ...patch } = request.body;
       const caller = principalOf(request);
-      const wanted = expectedVersion(version, parseIfMatch(request.headers['if-match']));
+      const wanted = expectedVersion(version, request.headers['if-match'], 'user');
       const { user, changed } = await updateVerifyingEmail(context, id, (trx) =>
         updateUser(trx, id, wanted, (current): UserChanges => {
           const merged = mergeUserPatch(current, patch);
-          assertMayChangeRole(caller, current.role, merged.role);
+          refusing(() => assertMayChangeRole(caller, current.role, merged.role));
           return merged;
         }),
       );

@@ -1,8 +1,8 @@
 import { UserCreatedData, UserDeletedData, UserUpdatedData } from '@armature/contracts';
 import type { ConsumerSpec, EventHandler, EventLog } from '@armature/platform';
 import type { Cache } from '@armature/platform/cache/index';
-import type { DeletedCustomers } from '../db/customers.ts';
-import type { OrdersDatabase } from '../db/schema.ts';
+import type { DeletedCustomers } from '../../db/customers.ts';
+import type { OrdersDatabase } from '../../db/schema.ts';
 import { onUserCreated } from './user-created.ts';
 import { onUserDeleted } from './user-deleted.ts';
 import { userUuid } from './user-id.ts';

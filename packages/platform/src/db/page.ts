@@ -1,5 +1,6 @@
-import { type KeysetColumn, keysetAfter, type SortKey } from '@armature/platform';
 import { type SelectQueryBuilder, sql } from 'kysely';
+import { type KeysetColumn, keysetAfter } from '../http/keyset.ts';
+import type { SortKey } from '../http/list-query.ts';
 
 /** What a list query asks of the database: an order, one page, by offset or after a keyset. */
 export interface PageParams<K extends string> {

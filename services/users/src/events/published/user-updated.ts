@@ -1,6 +1,6 @@
 import type { EventData } from '@armature/contracts';
 import { type EventInput, isoTimestamp, toPublicId } from '@armature/platform';
-import type { UserChanges, UserRow } from '../db/users.ts';
+import type { UserChanges, UserRow } from '../../db/users.ts';
 
 /** `user.updated`: the user's email, name or role changed (the fields named in `changed`). */
 export function userUpdated(

@@ -1,6 +1,6 @@
 import type { EventData } from '@armature/contracts';
 import { type EventInput, isoTimestamp, toPublicId } from '@armature/platform';
-import type { OrderRow, OrderStatus } from '../db/schema.ts';
+import type { OrderRow, OrderStatus } from '../../db/schema.ts';
 
 /** `order.updated`: the order moved along its lifecycle (paid, shipped, delivered). */
 export function orderUpdated(

@@ -1,6 +1,6 @@
 import type { EventData } from '@armature/contracts';
 import { type EventInput, isoTimestamp, toPublicId } from '@armature/platform';
-import type { UserRow } from '../db/users.ts';
+import type { UserRow } from '../../db/users.ts';
 
 /** `user.created`: a user registered (or was created by an admin or at start). */
 export function userCreated(user: UserRow): EventInput<'user.created', EventData<'user.created'>> {

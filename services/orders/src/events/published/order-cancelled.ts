@@ -1,6 +1,6 @@
 import type { EventData } from '@armature/contracts';
 import { type EventInput, isoTimestamp, toPublicId } from '@armature/platform';
-import type { OrderRow, OrderStatus } from '../db/schema.ts';
+import type { OrderRow, OrderStatus } from '../../db/schema.ts';
 
 export type CancelReason = EventData<'order.cancelled'>['reason'];
 

@@ -1,6 +1,6 @@
 import type { EventData } from '@armature/contracts';
 import { type EventInput, isoTimestamp, toPublicId } from '@armature/platform';
-import type { UserRow } from '../db/users.ts';
+import type { UserRow } from '../../db/users.ts';
 
 /** `user.deleted`: the user was soft-deleted (the orders service cancels their open orders). */
 export function userDeleted(user: UserRow): EventInput<'user.deleted', EventData<'user.deleted'>> {

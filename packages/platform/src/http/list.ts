@@ -1,14 +1,15 @@
+import type { Page, PageParams } from '../db/page.ts';
+import { ApiError } from '../errors.ts';
+import type { CursorCodec } from './cursor.ts';
 import {
-  ApiError,
-  type CursorCodec,
   type Pagination,
+  type Picked,
   pageRequest,
   parseFields,
   parseSort,
   pickFields,
   type SortKey,
-} from '@armature/platform';
-import type { Page, PageParams } from '../db/pagination.ts';
+} from './list-query.ts';
 
 /** What a list declares: its name (cursors are bound to it), sort keys, default order and fields. */
 export interface ListSpec<K extends string, Row> {
@@ -72,7 +73,7 @@ export function listBody<K extends string, Row, Item extends object>(
   spec: ListSpec<K, Row>,
   cursors: CursorCodec,
   render: (row: Row) => Item,
-): { data: Partial<Item>[]; pagination: Pagination } {
+): { data: Picked<Item>[]; pagination: Pagination } {
   const last = result.rows.at(-1);
   const nextCursor =
     result.hasMore && last !== undefined

@@ -1,8 +1,8 @@
 import type { TypedEvent } from '@armature/contracts';
 import type { Transaction } from 'kysely';
-import { applyCustomer } from '../db/customers.ts';
-import { cancelOpenOrdersOfUser } from '../db/orders.ts';
-import type { OrdersDatabase } from '../db/schema.ts';
+import { applyCustomer } from '../../db/customers.ts';
+import { cancelOpenOrdersOfUser } from '../../db/orders.ts';
+import type { OrdersDatabase } from '../../db/schema.ts';
 import { userUuid } from './user-id.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { EventData } from '@armature/contracts';
 import { type EventInput, isoTimestamp, toPublicId } from '@armature/platform';
-import type { OrderPlan } from '../domain/checkout.ts';
+import type { OrderPlan } from '../../domain/checkout.ts';
 
 /** `order.created`: a checkout placed an order (pending), with the unit prices it captured. */
 export function orderCreated(

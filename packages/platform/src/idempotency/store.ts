@@ -1,11 +1,24 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
-import type { UsersDatabase } from './schema.ts';
+import { type ColumnType, type Kysely, sql, type Transaction } from 'kysely';
 
-type Db = Kysely<UsersDatabase>;
+/**
+ * Kysely type of the `idempotency_keys` table, the same in every service: the first response under
+ * each caller's key, replayed to retries. `caller` is the caller's user UUID, or '' for anonymous
+ * callers (who share one key space); `fingerprint` hashes what the request asked for.
+ */
+export interface IdempotencyKeysTable {
+  caller: string;
+  key: string;
+  fingerprint: string;
+  response: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface IdempotencyTables {
+  idempotency_keys: IdempotencyKeysTable;
+}
 
 /** An `Idempotency-Key`, whose it is, and a fingerprint of the request it came with. */
 export interface IdempotencyClaim {
-  /** The caller's user UUID, or '' when anonymous. */
   caller: string;
   key: string;
   fingerprint: string;
@@ -18,27 +31,33 @@ export type IdempotentOutcome<T> =
   /** The key was used before with another request. */
   | { kind: 'mismatch' };
 
+// biome-ignore lint/suspicious/noExplicitAny: a service's schema is any record that includes IdempotencyTables.
+type WithIdempotency<DB = any> = Kysely<DB>;
+const tables = <DB>(trx: Transaction<DB>) => trx as unknown as Transaction<IdempotencyTables>;
+
 /**
  * Runs `work` in one transaction with the claim on the key and the stored result, so the effect and
- * its record commit together or not at all. A concurrent request with the same key waits on the
- * primary key for the first transaction, then replays what it committed; if the first failed, its
- * claim rolled back and the retry runs afresh. Without a claim, `work` just runs.
+ * its record commit together or not at all. Racing requests with one key meet on the primary key:
+ * the later inserts wait for the first transaction, then find its committed result and replay it
+ * (under read committed, each statement sees what committed before it began). A failed first
+ * attempt rolls its claim back, so a retry runs afresh. Without a claim, `work` just runs.
  */
-export async function idempotent<T>(
-  db: Db,
+export async function idempotent<DB, T>(
+  db: WithIdempotency<DB>,
   claim: IdempotencyClaim | undefined,
-  work: (trx: Transaction<UsersDatabase>) => Promise<T>,
+  work: (trx: Transaction<DB>) => Promise<T>,
 ): Promise<IdempotentOutcome<T>> {
   return db.transaction().execute(async (trx): Promise<IdempotentOutcome<T>> => {
     if (!claim) return { kind: 'fresh', value: await work(trx) };
-    const claimed = await trx
+    const keys = tables(trx);
+    const claimed = await keys
       .insertInto('idempotency_keys')
       .values({ caller: claim.caller, key: claim.key, fingerprint: claim.fingerprint })
       .onConflict((conflict) => conflict.columns(['caller', 'key']).doNothing())
       .returning('key')
       .executeTakeFirst();
     if (!claimed) {
-      const first = await trx
+      const first = await keys
         .selectFrom('idempotency_keys')
         .select(['fingerprint', 'response'])
         .where('caller', '=', claim.caller)
@@ -48,7 +67,7 @@ export async function idempotent<T>(
       return { kind: 'replay', value: first.response as T };
     }
     const value = await work(trx);
-    await trx
+    await keys
       .updateTable('idempotency_keys')
       .set({ response: JSON.stringify(value) })
       .where('caller', '=', claim.caller)
@@ -59,8 +78,8 @@ export async function idempotent<T>(
 }
 
 /** Forgets keys older than `maxAgeSeconds`: a key guards retries, it is not a permanent record. */
-export async function purgeIdempotencyKeys(db: Db, maxAgeSeconds: number): Promise<number> {
-  const result = await db
+export async function purgeIdempotencyKeys(db: WithIdempotency, maxAgeSeconds: number): Promise<number> {
+  const result = await (db as Kysely<IdempotencyTables>)
     .deleteFrom('idempotency_keys')
     .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${maxAgeSeconds})`)
     .executeTakeFirst();
