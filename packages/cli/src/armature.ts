@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { enableCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 // Modules compiled once (their types stripped, their code compiled) are kept on disk and loaded from
 // there on the next start: a warm start spends much of its time loading modules. Node checks each
-// entry against the source, so an edited file is compiled afresh. Commands import what they need
-// only after this, and only what they need.
-enableCompileCache();
+// entry against the source, so an edited file is compiled afresh. The cache sits with the installed
+// dependencies (`node_modules/.cache`); where that folder is read-only Node goes on without it, and
+// NODE_COMPILE_CACHE (another folder) or NODE_DISABLE_COMPILE_CACHE=1 take precedence. Commands
+// import what they need only after this, and only what they need.
+enableCompileCache(fileURLToPath(new URL('../../../node_modules/.cache/armature-compile', import.meta.url)));
 
 const usage = `Usage: armature <command>
 
