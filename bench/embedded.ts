@@ -34,9 +34,10 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 const folders: string[] = [];
 let running: ChildProcess | undefined;
 
+const appRoot = process.env.BENCH_EMBEDDED_ROOT ?? root;
 /** `npm start` without npm: the start script's Node flags, then the CLI. */
 const startScript = (
-  JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 ).scripts.start!;
 const nodeFlags = startScript.split(' ').filter((word) => word.startsWith('--'));
 
@@ -163,7 +164,7 @@ const median = (values: number[]) =>
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   log(
-    `${cpus().length} cores, Node ${process.version}, load average ${loadAtStart.toFixed(2)}; start command: node ${nodeFlags.join(' ')} packages/cli/src/armature.ts start`,
+    `${cpus().length} cores, Node ${process.version}, load average ${loadAtStart.toFixed(2)}; start command: node ${nodeFlags.join(' ')} packages/cli/src/armature.ts start in ${appRoot}`,
   );
   const cold: { seconds: number; rss: number }[] = [];
   const warm: { seconds: number; rss: number }[] = [];
