@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-import { readCommonConfig, runMain } from '@armature/platform';
-import { startEmbedded } from './embedded.ts';
-import { migrateAll } from './migrate.ts';
-import { seed } from './orders-commands.ts';
-import { createAdmin, rotateKeys } from './users-commands.ts';
+import { enableCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+// Modules compiled once (their types stripped, their code compiled) are kept on disk and loaded from
+// there on the next start: a warm start spends much of its time loading modules. Node checks each
+// entry against the source, so an edited file is compiled afresh. The cache sits with the installed
+// dependencies (`node_modules/.cache`); where that folder is read-only Node goes on without it, and
+// NODE_COMPILE_CACHE (another folder) or NODE_DISABLE_COMPILE_CACHE=1 take precedence. Commands
+// import what they need only after this, and only what they need.
+enableCompileCache(fileURLToPath(new URL('../../../node_modules/.cache/armature-compile', import.meta.url)));
 
 const usage = `Usage: armature <command>
 
@@ -15,47 +20,48 @@ Commands:
   rotate-keys
              add a new access-token signing key; the previous one verifies until its tokens expire
   seed       add the demo products to the catalog (idempotent; stop the embedded system first)
+  backup --out <file>
+             a consistent backup of every embedded database, taken while Armature runs (or not)
+  restore <file> [--force]
+             put a backup's databases into an empty DATA_DIR (--force: replace the ones there)
 `;
 
 const [command] = process.argv.slice(2);
 
+/** Runs a one-shot command: its line on standard output, or its error on standard error and exit 1. */
+async function oneShot(work: () => Promise<string | string[]>): Promise<void> {
+  try {
+    const lines = await work();
+    for (const line of [lines].flat()) process.stdout.write(`${line}\n`);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
 switch (command) {
-  case 'start':
-    await runMain(async () => {
-      const system = await startEmbedded();
-      system.gateway.app.log.info({ url: system.gateway.url }, 'Armature is serving');
-      return {
-        close: system.close,
-        log: system.gateway.app.log,
-        shutdownTimeoutMs: readCommonConfig().shutdownTimeoutMs,
-      };
-    });
+  case 'start': {
+    const { startEmbeddedProcess } = await import('./start.ts');
+    await startEmbeddedProcess();
     break;
+  }
   case 'migrate':
-    try {
-      for (const line of await migrateAll()) process.stdout.write(`${line}\n`);
-    } catch (error) {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    }
+    await oneShot(async () => (await import('./migrate.ts')).migrateAll());
     break;
   case 'seed':
-    try {
-      process.stdout.write(`${await seed()}\n`);
-    } catch (error) {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    }
+    await oneShot(async () => (await import('./orders-commands.ts')).seed());
     break;
   case 'create-admin':
+    await oneShot(async () => (await import('./users-commands.ts')).createAdmin(process.argv.slice(3)));
+    break;
   case 'rotate-keys':
-    try {
-      const line = command === 'create-admin' ? await createAdmin(process.argv.slice(3)) : await rotateKeys();
-      process.stdout.write(`${line}\n`);
-    } catch (error) {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    }
+    await oneShot(async () => (await import('./users-commands.ts')).rotateKeys());
+    break;
+  case 'backup':
+    await oneShot(async () => (await import('./backup.ts')).backup(process.argv.slice(3)));
+    break;
+  case 'restore':
+    await oneShot(async () => (await import('./backup.ts')).restore(process.argv.slice(3)));
     break;
   default:
     process.stderr.write(usage);

@@ -4,7 +4,9 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.ts';
+import { ensureClusters, pgliteStartParams } from './pglite.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { registerEmbedded } from './snapshot.ts';
 
 // int8 (counts, money totals) as numbers: every value we store fits in 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
@@ -207,14 +209,25 @@ async function openPglite<Schema>(options: DatabaseOptions): Promise<Database<Sc
     dataDir = resolve(join(options.dataDir, options.service));
     await mkdir(dataDir, { recursive: true });
   }
-  const client = await PGlite.create(dataDir, { parsers: { 20: (value: string) => Number(value) } });
+  const startParams = pgliteStartParams();
+  if (dataDir) await ensureClusters([dataDir]);
+  const client = await PGlite.create(dataDir, {
+    parsers: { 20: (value: string) => Number(value) },
+    startParams,
+  });
   const dialect = new PGliteDialect(client);
   const db = new Kysely<Schema>({ dialect });
+  const unregister = dataDir
+    ? registerEmbedded({ service: options.service, folder: dataDir, db, dialect })
+    : () => {};
   return {
     db,
     kind: 'pglite',
     pool: () => ({ total: 1, idle: dialect.use.held ? 0 : 1, waiting: dialect.use.waiting, max: 1 }),
     ping: async () => void (await sql`select 1`.execute(db)),
-    close: () => db.destroy(),
+    close: async () => {
+      unregister();
+      await db.destroy();
+    },
   };
 }

@@ -19,8 +19,19 @@ import {
 export class PGliteDialect implements Dialect {
   readonly #client: PGlite;
   readonly #use: ConnectionUse = { held: false, waiting: 0 };
+  #driver?: PGliteDriver;
   constructor(client: PGlite) {
     this.#client = client;
+  }
+  /**
+   * Takes the one connection as a transaction would, waiting for the statement or transaction in
+   * progress to end, and keeps every other query out until `release()` (a backup's quiet point).
+   */
+  async hold(): Promise<{ client: PGlite; release: () => Promise<void> }> {
+    this.#driver ??= new PGliteDriver(this.#client, this.#use);
+    const driver = this.#driver;
+    const connection = await driver.acquireConnection();
+    return { client: this.#client, release: () => driver.releaseConnection(connection) };
   }
   /** The one connection: whether a query or transaction holds it, and how many wait for it. */
   get use(): Readonly<ConnectionUse> {
@@ -30,7 +41,8 @@ export class PGliteDialect implements Dialect {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.#client, this.#use);
+    this.#driver ??= new PGliteDriver(this.#client, this.#use);
+    return this.#driver;
   }
   createIntrospector(db: Kysely<unknown>) {
     return new PostgresIntrospector(db);

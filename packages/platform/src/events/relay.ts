@@ -36,6 +36,16 @@ const PRUNE_CHUNK = 5000;
 const localRelayLocks = new WeakSet<object>();
 
 /**
+ * Takes a PGlite database's relay lock (waiting for a batch in progress to be marked published) and
+ * keeps its relay idle until the returned function is called: a backup's consistent point.
+ */
+export async function holdLocalRelayLock(db: object): Promise<() => void> {
+  while (localRelayLocks.has(db)) await new Promise((resolve) => setTimeout(resolve, 5));
+  localRelayLocks.add(db);
+  return () => void localRelayLocks.delete(db);
+}
+
+/**
  * Publishes outbox rows in `seq` order and marks them published, only after the transport has
  * stored them: a failure (or a crash) leaves the rows for the next attempt, so nothing is lost.
  * A row may be published twice (the broker stored it, then marking it failed): the transport

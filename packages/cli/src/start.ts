@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { readCommonConfig } from '@armature/platform/config';
+import { ensureClusters } from '@armature/platform/db/pglite';
+
+type Env = Record<string, string | undefined>;
+
+/** The services that keep their data in `DATA_DIR` unless given a PostgreSQL URL. */
+const embeddedServices = [
+  { service: 'users', urlVariable: 'USERS_DATABASE_URL' },
+  { service: 'orders', urlVariable: 'ORDERS_DATABASE_URL' },
+];
+
+/**
+ * `armature start`. On a new data folder the clusters are made first, by one initdb in a child
+ * process (see `ensureClusters`), while this process loads the system's modules on the other core.
+ * Once serving, the control endpoint (`armature backup`) listens on loopback.
+ */
+export async function startEmbeddedProcess(env: Env = process.env): Promise<void> {
+  let dataDir = '';
+  let folders: string[] = [];
+  try {
+    dataDir = readCommonConfig(env).dataDir;
+    folders = embeddedServices
+      .filter(({ urlVariable }) => !env[urlVariable])
+      .map(({ service }) => join(dataDir, service));
+  } catch {
+    // An invalid setting: the start below reports it, naming the variable.
+  }
+  const clusters = ensureClusters(folders);
+  // Awaited below; a failure here must not be an unhandled rejection while the imports run.
+  clusters.catch(() => undefined);
+  const [{ runMain }, { startEmbedded }, { startControlServer }] = await Promise.all([
+    import('@armature/platform'),
+    import('./embedded.ts'),
+    import('./control.ts'),
+  ]);
+  await runMain(async () => {
+    const { shutdownTimeoutMs } = readCommonConfig(env);
+    await clusters;
+    const system = await startEmbedded(env);
+    const control = folders.length > 0 ? await startControlServer(dataDir) : undefined;
+    system.gateway.app.log.info({ url: system.gateway.url }, 'Armature is serving');
+    return {
+      async close() {
+        await control?.close();
+        await system.close();
+      },
+      log: system.gateway.app.log,
+      shutdownTimeoutMs,
+    };
+  });
+}

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { access, cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
+import { readInt } from '../config.ts';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * PostgreSQL's shared buffers in each embedded database, in MB. The cluster's own `postgresql.conf`
+ * says 128 MB, and PGlite allocates and touches all of it at start, inside its WebAssembly memory,
+ * which never shrinks: 128 MB resident per service before the first query. The data pages a small
+ * install works on fit in far less; pages beyond it are read from the operating system's file cache.
+ * Durability does not depend on it: a commit is in the WAL file whatever the buffer size.
+ */
+export function pgliteSharedBuffersMb(env: Env = process.env): number {
+  return readInt(env, 'PGLITE_SHARED_BUFFERS_MB', 16, { min: 1, max: 4096 });
+}
+
+/** The server settings an embedded database starts with: PGlite's own, then ours. */
+export function pgliteStartParams(env: Env = process.env): string[] {
+  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${pgliteSharedBuffersMb(env)}MB`];
+}
+
+const run = promisify(execFile);
+const initdbScript = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Whether `folder` holds an initialised cluster. */
+export function isCluster(folder: string): Promise<boolean> {
+  return exists(join(folder, 'PG_VERSION'));
+}
+
+async function isEmptyOrMissing(folder: string): Promise<boolean> {
+  try {
+    return (await readdir(folder)).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Makes sure each of `folders` holds an initialised (empty) cluster. A new cluster is made once, by
+ * initdb in a short-lived child process, and copied to each folder that needs one: initdb runs a
+ * second WebAssembly PostgreSQL and tars its result in memory, and memory a process has touched is
+ * rarely given back to the system, so done in the server it would stay in the server's resident
+ * size for good. Each folder is filled under a temporary name and renamed into place, so a start
+ * killed half-way never leaves a half-made cluster behind. A folder that is neither a cluster nor
+ * empty is left alone (PGlite reports what it finds there).
+ */
+export async function ensureClusters(folders: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const folder of folders) {
+    if (!(await isCluster(folder)) && (await isEmptyOrMissing(folder))) missing.push(folder);
+  }
+  const [first] = missing;
+  if (first === undefined) return;
+  const staging = `${first}.new-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    await run(process.execPath, [initdbScript, staging], { timeout: 120_000 });
+    for (const folder of missing.slice(1)) {
+      const copy = `${folder}.new-${process.pid}`;
+      await rm(copy, { recursive: true, force: true });
+      await cp(staging, copy, { recursive: true });
+      await rm(folder, { recursive: true, force: true });
+      await rename(copy, folder);
+    }
+    await rm(first, { recursive: true, force: true });
+    await rename(staging, first);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
