@@ -67,8 +67,7 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     };
     log('scale-out: starting 2 users, 2 orders and 1 gateway processes (PostgreSQL, Redis, NATS)');
     const cluster: Cluster = await startCluster({
-      users: 2,
-      orders: 2,
+      instances: { users: 2, orders: 2 },
       gateways: 1,
       basePort: await clusterBasePort(),
       env,
@@ -80,8 +79,8 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
       await started.kill('gateway-1', 'SIGTERM');
       await started.close();
     });
-    const [users1] = cluster.usersUrls;
-    const [orders1] = cluster.ordersUrls;
+    const [users1] = cluster.serviceUrls.users!;
+    const [orders1] = cluster.serviceUrls.orders!;
     const proc = (name: string) => cluster.processes.get(name)!;
     // A second gateway in front of one instance of each service: "×1" rows; the cluster's own
     // gateway spreads over two: "×2" rows.

@@ -11,7 +11,11 @@ await runMain(async () => {
   const system = await startEmbedded(process.env);
   writeFileSync(
     process.env.BENCH_URLS_FILE!,
-    JSON.stringify({ gateway: system.gateway.url, users: system.users.url, orders: system.orders.url }),
+    JSON.stringify({
+      gateway: system.gateway.url,
+      users: system.services.users.url,
+      orders: system.services.orders.url,
+    }),
   );
   return { close: system.close, log: system.gateway.app.log };
 });

@@ -27,7 +27,7 @@ afterAll(() => abuse?.close());
 
 /** Signs with the users service's own current key: the only way to make a token it would trust. */
 async function signWithRealKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
-  const users = abuse.system.users as UsersService;
+  const users = abuse.system.services.users as UsersService;
   const { kid, key } = await users.context.keys.signingKey();
   return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid, ...header }).sign(key);
 }

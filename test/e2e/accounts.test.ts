@@ -421,7 +421,7 @@ describe(`verifying an email address (${mode})`, () => {
 });
 
 /** The users service's own database, where its mail waits for delivery. */
-const outbox = () => (system.users as UsersService).database.db;
+const outbox = () => (system.services.users as UsersService).database.db;
 
 describe(`mail while the mail server is down (${mode})`, () => {
   it('accepts resets, then delivers each mail once when the server returns', async (ctx) => {
@@ -579,7 +579,7 @@ describe(`two-factor sign-in (${mode})`, () => {
   it('keeps the secret sealed at rest (JWT_KEY_ENCRYPTION_SECRET is set here)', async () => {
     const { member, secret } = await enrolled('stored');
     const uuid = (await import('../../packages/platform/src/ids.ts')).parsePublicId('user', member.id)!;
-    const row = await (system.users as UsersService).database.db
+    const row = await (system.services.users as UsersService).database.db
       .selectFrom('mfa_factors')
       .select('secret')
       .where('user_id', '=', uuid)

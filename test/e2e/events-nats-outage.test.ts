@@ -21,7 +21,7 @@ const call = (...args: Parameters<TestSystem['call']>) => system.call(...args);
 
 /** A counter of the orders service's `/metrics`, summed over the series matching `labels`. */
 async function ordersCounter(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${system.orders.url}/metrics`)).text();
+  const text = await (await fetch(`${system.services.orders.url}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
@@ -93,7 +93,7 @@ describe(`NATS stopped under traffic (${mode})`, () => {
     }
     expect((await call('GET', `/v2/products/${productId}`)).body.stock).toBe(88);
     // The events wait: nothing reached the orders service, and no order was cancelled.
-    const health = await fetch(`${system.users.url}/health`);
+    const health = await fetch(`${system.services.users.url}/health`);
     expect(health.status).toBe(200);
     expect(((await health.json()) as { checks: { bus: { status: string } } }).checks.bus.status).toBe('down');
     expect(await handled('user.created')).toBe(1);

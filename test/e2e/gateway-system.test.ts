@@ -19,7 +19,7 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
 
 /** Requests the users service has answered on API routes (its own request histogram). */
 async function usersApiRequests(): Promise<number> {
-  const text = await (await fetch(`${system.users.url}/metrics`)).text();
+  const text = await (await fetch(`${system.services.users.url}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
     const match = /^http_request_duration_seconds_count\{([^}]*)\} (\d+)/.exec(line);

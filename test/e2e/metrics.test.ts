@@ -68,8 +68,8 @@ describe(`/metrics on every process (${mode})`, () => {
   it('exposes every family an operator needs', async () => {
     const urls: Record<string, string> = {
       gateway: system.url,
-      users: system.users.url,
-      orders: system.orders.url,
+      users: system.services.users.url,
+      orders: system.services.orders.url,
     };
     const missing: string[] = [];
     for (const [process, names] of Object.entries(families)) {
@@ -83,7 +83,7 @@ describe(`/metrics on every process (${mode})`, () => {
   });
 
   it('counts requests by route template and status, on the gateway and in the service', async () => {
-    const users = await (await fetch(`${system.users.url}/metrics`)).text();
+    const users = await (await fetch(`${system.services.users.url}/metrics`)).text();
     expect(users).toMatch(
       /^http_request_duration_seconds_count\{[^}]*method="GET",route="\/v1\/users\/:id",status="200"[^}]*\} [1-9]/m,
     );
@@ -95,7 +95,7 @@ describe(`/metrics on every process (${mode})`, () => {
     expect(gateway).toMatch(
       /^gateway_circuit_breaker_state\{[^}]*instance="users-1",state="closed"[^}]*\} 1/m,
     );
-    const orders = await (await fetch(`${system.orders.url}/metrics`)).text();
+    const orders = await (await fetch(`${system.services.orders.url}/metrics`)).text();
     expect(orders).toMatch(/^db_pool_connections(\{[^}]*\})? [1-9]/m);
   });
 });

@@ -21,14 +21,14 @@ describe(`the whole system started as npm start starts it (${mode})`, () => {
   });
 
   it('answers /health on each service with its database check', async () => {
-    for (const service of [system.users, system.orders]) {
+    for (const service of [system.services.users, system.services.orders]) {
       const report = (await (await fetch(`${service.url}/health`)).json()) as HealthReport;
       expect(report.checks.database).toMatchObject({ status: 'up' });
     }
   });
 
   it('marks the gateway unhealthy (503) when a service is gone', async () => {
-    await system.orders.close();
+    await system.services.orders.close();
     const response = await fetch(`${system.url}/health`);
     expect(response.status).toBe(503);
     const report = (await response.json()) as HealthReport;

@@ -30,11 +30,11 @@ const scrape = async (url: string) =>
   (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
 /** user.created events the orders service has handled (each once: duplicates are counted apart). */
 const handled = async () =>
-  metricValue(await scrape(system.orders.url), 'events_consumed_total', {
+  metricValue(await scrape(system.services.orders.url), 'events_consumed_total', {
     type: 'user.created',
     outcome: 'handled',
   });
-const backlog = async () => metricValue(await scrape(system.users.url), 'events_outbox_backlog');
+const backlog = async () => metricValue(await scrape(system.services.users.url), 'events_outbox_backlog');
 
 async function register(label: string) {
   const response = await fetch(`${system.url}/v1/users`, {
@@ -59,7 +59,7 @@ describe('NATS down', () => {
 
     await nats.stop('SIGKILL');
     const degraded = await waitFor('the users service to report the bus down', async () => {
-      const report = await getJson(`${system.users.url}/health`);
+      const report = await getJson(`${system.services.users.url}/health`);
       return report?.body?.checks?.bus?.status === 'down' ? report : undefined;
     });
     expect(degraded.status).toBe(200);
@@ -82,12 +82,12 @@ describe('NATS down', () => {
     });
     await waitFor(
       'the bus check to be up again',
-      async () => (await getJson(`${system.users.url}/health`))?.body?.status === 'healthy',
+      async () => (await getJson(`${system.services.users.url}/health`))?.body?.status === 'healthy',
       {
         timeoutMs: 60_000,
       },
     );
-    const orders = await scrape(system.orders.url);
+    const orders = await scrape(system.services.orders.url);
     expect(metricValue(orders, 'events_dead_letters_total')).not.toBeGreaterThan(0);
     expect(await handled()).toBe(1 + during);
   });

@@ -72,7 +72,7 @@ describe('PostgreSQL restarted under load', () => {
     timeout: 240_000,
   }, async () => {
     const health = async (url: string) => (await getJson(`${url}/health`)) ?? { status: 0, body: undefined };
-    for (const service of [system.users, system.orders, system.gateway]) {
+    for (const service of [system.services.users, system.services.orders, system.gateway]) {
       expect((await health(service.url)).body?.status).toBe('healthy');
     }
 
@@ -102,7 +102,7 @@ describe('PostgreSQL restarted under load', () => {
       phase = 'stopping';
       await postgres.stop('fast');
       phase = 'outage';
-      for (const service of [system.users, system.orders]) {
+      for (const service of [system.services.users, system.services.orders]) {
         const report = await waitFor(`${service.url} to report the database down`, async () => {
           const answer = await health(service.url);
           return answer.status === 503 && answer.body?.checks?.database?.status === 'down'
@@ -123,7 +123,7 @@ describe('PostgreSQL restarted under load', () => {
 
       phase = 'recovering';
       await postgres.start();
-      for (const service of [system.users, system.orders, system.gateway]) {
+      for (const service of [system.services.users, system.services.orders, system.gateway]) {
         await waitFor(
           `${service.url} to report healthy again`,
           async () => (await health(service.url)).body?.status === 'healthy',

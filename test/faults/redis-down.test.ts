@@ -56,7 +56,11 @@ describe('Redis down', () => {
   it('degrades without failing a request, and recovers when Redis returns', {
     timeout: 240_000,
   }, async () => {
-    const services = { gateway: system.url, users: system.users.url, orders: system.orders.url };
+    const services = {
+      gateway: system.url,
+      users: system.services.users.url,
+      orders: system.services.orders.url,
+    };
     // Which checks of each process depend on Redis (the gateway's rate limits, a service's cache).
     const redisChecks: Record<string, string[]> = {};
     for (const [name, url] of Object.entries(services)) {

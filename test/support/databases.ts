@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serviceNames } from '@armature/contracts/services';
 import pg from 'pg';
 import { inject } from 'vitest';
 
@@ -41,7 +42,7 @@ export async function freshStore(label: string): Promise<TestStore> {
     const template = inject('pgliteTemplate');
     if (template) {
       await Promise.all(
-        [...new Set(['users', 'orders', label])].map((service) =>
+        [...new Set([...serviceNames, label])].map((service) =>
           cp(template, join(dataDir, service), { recursive: true }),
         ),
       );

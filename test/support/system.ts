@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { envPrefix, serviceNames } from '@armature/contracts/services';
 import { type EmbeddedSystem, startEmbedded } from '../../packages/cli/src/embedded.ts';
 import { type ArmatureClient, createClient } from '../../packages/client/src/index.ts';
 import { deleteStream } from '../../packages/platform/src/events/test-support.ts';
 import { contractFetch } from './contract.ts';
-import { freshStore, natsUrl, redisUrl } from './databases.ts';
+import { freshStore, natsUrl, postgresAdminUrl, redisUrl } from './databases.ts';
 
 export interface TestSystem extends EmbeddedSystem {
   /** The gateway's base URL: the only address a client uses. */
@@ -28,7 +29,17 @@ export interface Reply {
  * real PostgreSQL, Redis and NATS instead of the embedded adapters.
  */
 export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
-  const [users, orders] = await Promise.all([freshStore('users'), freshStore('orders')]);
+  // One database per service of the catalog in the scale-out pass, as scaled out; embedded, one
+  // data folder holds every service's PGlite.
+  const stores = await Promise.all(
+    (postgresAdminUrl ? serviceNames : serviceNames.slice(0, 1)).map((service) => freshStore(service)),
+  );
+  const databaseUrls = Object.fromEntries(
+    serviceNames.flatMap((service, index) => {
+      const url = stores[index]?.url;
+      return url ? [[`${envPrefix(service)}_DATABASE_URL`, url]] : [];
+    }),
+  );
   const stream = `EVENTS_TEST_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
   const eventsNatsUrl = env.NATS_URL ?? natsUrl;
   const system = await startEmbedded({
@@ -36,9 +47,8 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATA_DIR: users.dataDir,
-    ...(users.url ? { USERS_DATABASE_URL: users.url } : {}),
-    ...(orders.url ? { ORDERS_DATABASE_URL: orders.url } : {}),
+    DATA_DIR: stores[0]!.dataDir,
+    ...databaseUrls,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...(natsUrl ? { NATS_URL: natsUrl } : {}),
     // Suites share one client address and, in scale-out runs, one Redis: give each system its own
@@ -72,7 +82,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     client: (token) => createClient(system.gateway.url, { token, fetch: (request) => checked(request) }),
     async close() {
       await system.close();
-      await Promise.all([users.drop(), orders.drop()]);
+      await Promise.all(stores.map((store) => store.drop()));
       if (eventsNatsUrl) await deleteStream(eventsNatsUrl, env.EVENTS_STREAM ?? stream);
     },
   };

@@ -1,20 +1,23 @@
 #!/usr/bin/env node
 /**
- * The scale-out topology on one machine: N users, N orders and M gateway processes on PostgreSQL
- * (one database per service), Redis and NATS. `npm run start:cluster -- --users 2 --orders 2 --gateways 2`.
+ * The scale-out topology on one machine: N instances of each service of the contract's catalog and M
+ * gateway processes on PostgreSQL (one database per service), Redis and NATS.
+ * `npm run start:cluster -- --users 2 --orders 2 --gateways 2` (a service not named gets 2).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serviceNames } from '@armature/contracts/services';
 import pg from 'pg';
+import { loadServices, serviceVariables } from './services.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface ClusterOptions {
-  users: number;
-  orders: number;
+  /** Instances of each service, by name; a service not named gets 2. */
+  instances?: Partial<Record<string, number>>;
   gateways: number;
-  /** Gateways listen on basePort, basePort+1, …; services on basePort+100… and basePort+200…. */
+  /** Gateways listen on basePort, basePort+1, …; the catalog's first service on basePort+100…, its second on basePort+200…, and so on. */
   basePort: number;
   env: Record<string, string | undefined>;
   /** Where child output goes; default: inherited. */
@@ -23,8 +26,8 @@ export interface ClusterOptions {
 
 export interface Cluster {
   gatewayUrls: string[];
-  usersUrls: string[];
-  ordersUrls: string[];
+  /** Each service's instances, by name. */
+  serviceUrls: Record<string, string[]>;
   processes: Map<string, ChildProcess>;
   /** Kills one instance (e.g. `orders-1`) with a signal, for fault tests. */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
@@ -33,12 +36,17 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-const defaults = {
-  USERS_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/armature_users',
-  ORDERS_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/armature_orders',
+const defaults: Record<string, string> = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   NATS_URL: 'nats://127.0.0.1:4222',
+  ...Object.fromEntries(
+    serviceNames.map((name) => [
+      serviceVariables(name).databaseUrl,
+      `postgres://postgres@127.0.0.1:5432/armature_${name.replaceAll('-', '_')}`,
+    ]),
+  ),
 };
+const defaultInstances = 2;
 
 /** Creates a service's database when the server has none of that name (first start). */
 async function ensureDatabase(url: string): Promise<void> {
@@ -75,12 +83,12 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...defaults,
     ...Object.fromEntries(Object.entries(options.env).filter(([, v]) => v !== undefined)),
   };
-  await ensureDatabase(env.USERS_DATABASE_URL!);
-  await ensureDatabase(env.ORDERS_DATABASE_URL!);
+  const modules = await loadServices();
+  for (const module of modules) await ensureDatabase(env[serviceVariables(module.name).databaseUrl]!);
   const processes = new Map<string, ChildProcess>();
   const specs = new Map<string, { script: string; env: Record<string, string | undefined>; url: string }>();
 
@@ -96,33 +104,32 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   const url = (port: number) => `http://127.0.0.1:${port}`;
-  const usersUrls = Array.from({ length: options.users }, (_, i) => url(options.basePort + 100 + i));
-  const ordersUrls = Array.from({ length: options.orders }, (_, i) => url(options.basePort + 200 + i));
+  const serviceUrls: Record<string, string[]> = {};
+  const portsOf: Record<string, number[]> = {};
+  modules.forEach((module, index) => {
+    const count = options.instances?.[module.name] ?? defaultInstances;
+    portsOf[module.name] = Array.from({ length: count }, (_, i) => options.basePort + 100 * (index + 1) + i);
+    serviceUrls[module.name] = portsOf[module.name]!.map(url);
+  });
+  // Every process learns where every service is (`USERS_SERVICE_URLS`, `ORDERS_SERVICE_URLS`, …).
+  const everyService = Object.fromEntries(
+    modules.map((module) => [serviceVariables(module.name).serviceUrls, serviceUrls[module.name]!.join(',')]),
+  );
   const gatewayUrls = Array.from({ length: options.gateways }, (_, i) => url(options.basePort + i));
 
-  usersUrls.forEach((serviceUrl, i) => {
-    specs.set(`users-${i + 1}`, {
-      script: 'services/users/src/main.ts',
-      env: { USERS_PORT: String(options.basePort + 100 + i) },
-      url: serviceUrl,
+  for (const module of modules) {
+    portsOf[module.name]!.forEach((port, i) => {
+      specs.set(`${module.name}-${i + 1}`, {
+        script: module.main,
+        env: { ...everyService, [serviceVariables(module.name).port]: String(port) },
+        url: url(port),
+      });
     });
-  });
-  ordersUrls.forEach((serviceUrl, i) => {
-    specs.set(`orders-${i + 1}`, {
-      script: 'services/orders/src/main.ts',
-      env: { ORDERS_PORT: String(options.basePort + 200 + i), USERS_SERVICE_URLS: usersUrls.join(',') },
-      url: serviceUrl,
-    });
-  });
+  }
   gatewayUrls.forEach((gatewayUrl, i) => {
     specs.set(`gateway-${i + 1}`, {
       script: 'services/gateway/src/main.ts',
-      env: {
-        PORT: String(options.basePort + i),
-        HOST: '127.0.0.1',
-        USERS_SERVICE_URLS: usersUrls.join(','),
-        ORDERS_SERVICE_URLS: ordersUrls.join(','),
-      },
+      env: { ...everyService, PORT: String(options.basePort + i), HOST: '127.0.0.1' },
       url: gatewayUrl,
     });
   });
@@ -143,8 +150,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
-    // Users first (the others fetch its keys), then orders, then the gateways; each group in parallel.
-    for (const group of ['users-', 'orders-', 'gateway-']) {
+    // In the catalog's order (the users service first: the others fetch its keys), then the
+    // gateways; the instances of one service in parallel.
+    for (const group of [...modules.map((module) => `${module.name}-`), 'gateway-']) {
       await Promise.all([...specs.keys()].filter((name) => name.startsWith(group)).map(spawnInstance));
     }
   } catch (error) {
@@ -154,8 +162,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   return {
     gatewayUrls,
-    usersUrls,
-    ordersUrls,
+    serviceUrls,
     processes,
     async kill(name, signal = 'SIGKILL') {
       const child = processes.get(name);
@@ -173,12 +180,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      users: { type: 'string', default: '2' },
-      orders: { type: 'string', default: '2' },
+      ...Object.fromEntries(serviceNames.map((name) => [name, { type: 'string' as const }])),
       gateways: { type: 'string', default: '1' },
       'base-port': { type: 'string', default: '9000' },
     },
   });
+  const flags = values as Record<string, string | undefined>;
   const count = (flag: string, raw: string, max: number) => {
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -188,14 +195,16 @@ async function main(): Promise<void> {
     return value;
   };
   const cluster = await startCluster({
-    users: count('users', values.users, 16),
-    orders: count('orders', values.orders, 16),
-    gateways: count('gateways', values.gateways, 16),
-    basePort: count('base-port', values['base-port'], 65_000),
+    instances: Object.fromEntries(
+      serviceNames.map((name) => [name, count(name, flags[name] ?? String(defaultInstances), 16)]),
+    ),
+    gateways: count('gateways', flags.gateways!, 16),
+    basePort: count('base-port', flags['base-port']!, 65_000),
     env: process.env,
   });
+  const services = Object.entries(cluster.serviceUrls).map(([name, urls]) => `${name} ${urls.join(' ')}`);
   process.stdout.write(
-    `Armature cluster: gateways ${cluster.gatewayUrls.join(' ')}; users ${cluster.usersUrls.join(' ')}; orders ${cluster.ordersUrls.join(' ')}\n`,
+    `Armature cluster: gateways ${cluster.gatewayUrls.join(' ')}; ${services.join('; ')}\n`,
   );
   const stop = async () => {
     await cluster.close();

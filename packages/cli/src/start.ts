@@ -1,14 +1,9 @@
 import { join } from 'node:path';
+import { envPrefix, serviceNames } from '@armature/contracts/services';
 import { readCommonConfig } from '@armature/platform/config';
 import { ensureClusters } from '@armature/platform/db/pglite';
 
 type Env = Record<string, string | undefined>;
-
-/** The services that keep their data in `DATA_DIR` unless given a PostgreSQL URL. */
-const embeddedServices = [
-  { service: 'users', urlVariable: 'USERS_DATABASE_URL' },
-  { service: 'orders', urlVariable: 'ORDERS_DATABASE_URL' },
-];
 
 /**
  * `armature start`. On a new data folder the clusters are made first, by one initdb in a child
@@ -20,9 +15,10 @@ export async function startEmbeddedProcess(env: Env = process.env): Promise<void
   let folders: string[] = [];
   try {
     dataDir = readCommonConfig(env).dataDir;
-    folders = embeddedServices
-      .filter(({ urlVariable }) => !env[urlVariable])
-      .map(({ service }) => join(dataDir, service));
+    // The services that keep their data in `DATA_DIR` (no PostgreSQL URL of their own).
+    folders = serviceNames
+      .filter((service) => !env[`${envPrefix(service)}_DATABASE_URL`])
+      .map((service) => join(dataDir, service));
   } catch {
     // An invalid setting: the start below reports it, naming the variable.
   }

@@ -2,6 +2,7 @@ import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox
 import { displayNamePattern, ListOf, listQueryProperties, PublicId, Timestamp } from './common.ts';
 import { MoneyV2 } from './money.ts';
 import { defineOperations } from './operation.ts';
+import { serviceCatalog } from './services.ts';
 
 /**
  * Domain events: what a service tells the others after a state change. The envelope is the same for
@@ -200,9 +201,9 @@ export const EventListQuery = Type.Object(
     type: Type.Optional(Type.Union(eventTypes.map((type) => Type.Literal(type)))),
     aggregateId: Type.Optional(
       Type.String({
-        pattern: '^(usr|ord)_[0-7][0-9a-hjkmnp-tv-z]{25}$',
+        pattern: `^(${serviceCatalog.map((entry) => entry.events.idPrefix).join('|')})_[0-7][0-9a-hjkmnp-tv-z]{25}$`,
         maxLength: 64,
-        description: 'A `usr_…` or `ord_…` id',
+        description: `The id of an entity that changed: ${serviceCatalog.map((entry) => `\`${entry.events.idPrefix}_…\``).join(', ')}`,
         examples: ['usr_01h455vb4pex5vsknk084sn02q'],
       }),
     ),

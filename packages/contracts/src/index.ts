@@ -9,4 +9,5 @@ export * from './money.ts';
 export * from './operation.ts';
 export * from './orders.ts';
 export * from './products.ts';
+export * from './services.ts';
 export * from './users.ts';

@@ -1,10 +1,11 @@
 import { type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { ErrorEnvelope } from './common.ts';
 import type { ApiVersion } from './money.ts';
+import type { Service } from './services.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Access = 'public' | 'authenticated' | 'admin';
-export type Service = 'gateway' | 'users' | 'orders';
+export type { Service };
 
 /** A response body that differs between versions (money shapes), or one schema for both. */
 export type VersionedSchema = TSchema | { v1: TSchema; v2: TSchema };

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { envPrefix, type ServiceName, serviceNames } from '@armature/contracts/services';
 import {
   type CommonConfig,
   ConfigError,
@@ -14,7 +15,7 @@ export interface GatewayConfig extends CommonConfig {
   host: string;
   port: number;
   /** Instances of each upstream service (several → load is spread across them). */
-  upstreams: { users: string[]; orders: string[] };
+  upstreams: Record<ServiceName, string[]>;
   upstream: {
     /** Keep-alive connections per upstream instance. */
     connections: number;
@@ -56,11 +57,7 @@ export interface GatewayConfig extends CommonConfig {
 }
 
 export function readGatewayConfig(env: Env = process.env): GatewayConfig {
-  const users = readUrlList(env, 'USERS_SERVICE_URLS');
-  const orders = readUrlList(env, 'ORDERS_SERVICE_URLS');
-  if (!users?.length) throw new ConfigError('USERS_SERVICE_URLS', 'must list at least one users service URL');
-  if (!orders?.length)
-    throw new ConfigError('ORDERS_SERVICE_URLS', 'must list at least one orders service URL');
+  const upstreams = readUpstreams(env);
   const v1Deprecation = readDate(env, 'API_V1_DEPRECATION', '2026-11-01');
   const v1Sunset = readDate(env, 'API_V1_SUNSET', '2027-11-01');
   if (v1Sunset < v1Deprecation)
@@ -69,7 +66,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     ...readCommonConfig(env),
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInt(env, 'PORT', 8080, { min: 0, max: 65535 }),
-    upstreams: { users, orders },
+    upstreams,
     upstream: {
       connections: readInt(env, 'UPSTREAM_CONNECTIONS', 128, { min: 1, max: 10_000 }),
       connectTimeoutMs: readInt(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 2000, { min: 10, max: 60_000 }),
@@ -180,4 +177,15 @@ function readTrustProxy(env: Env, name: string): boolean | string[] {
     }
   }
   return entries;
+}
+
+/** `<SERVICE>_SERVICE_URLS` for every service of the contract's catalog: each must list one URL or more. */
+function readUpstreams(env: Env): Record<ServiceName, string[]> {
+  const entries = serviceNames.map((service) => {
+    const variable = `${envPrefix(service)}_SERVICE_URLS`;
+    const urls = readUrlList(env, variable);
+    if (!urls?.length) throw new ConfigError(variable, `must list at least one ${service} service URL`);
+    return [service, urls] as const;
+  });
+  return Object.fromEntries(entries) as Record<ServiceName, string[]>;
 }

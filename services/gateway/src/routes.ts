@@ -1,9 +1,10 @@
 import { allOperations } from '@armature/contracts/all-operations';
 import type { Access, Operation } from '@armature/contracts/operation';
+import { type ServiceName, serviceCatalog } from '@armature/contracts/services';
 import { ApiError } from '@armature/platform';
 import FindMyWay from 'find-my-way';
 
-export type Upstream = 'users' | 'orders';
+export type Upstream = ServiceName;
 
 /**
  * The gateway's routing, read from the contract: each operation names the service that owns it and
@@ -76,10 +77,18 @@ export function isPublicRoute(method: string, path: string): boolean {
   return accessOf(method, path) === 'public';
 }
 
+/** Event type prefix (`order`) and aggregate id prefix (`ord`) → the service that publishes them. */
+const eventSources = new Map<string, ServiceName>(
+  serviceCatalog.flatMap((entry) => [
+    [entry.events.typePrefix, entry.name],
+    [entry.events.idPrefix, entry.name],
+  ]),
+);
+
 /**
  * Each service lists the events it published, from its own outbox, at `/events`. The filter names
- * the source: `type=user.…` or `aggregateId=usr_…` go to the users service, `type=order.…` or
- * `aggregateId=ord_…` to the orders service. A request naming neither cannot be routed: a 400.
+ * the source: an event type (`type=order.created`) or an aggregate id (`aggregateId=ord_…`) whose
+ * prefix the contract's service catalog gives to one service. A request naming neither is a 400.
  */
 export function eventsOwner(query: Record<string, unknown>): Upstream {
   const first = (value: unknown) => (Array.isArray(value) ? value[0] : value);
@@ -87,14 +96,15 @@ export function eventsOwner(query: Record<string, unknown>): Upstream {
   const aggregateId = first(query.aggregateId);
   const byType = typeof type === 'string' ? type.split('.')[0] : undefined;
   const byAggregate = typeof aggregateId === 'string' ? aggregateId.split('_')[0] : undefined;
-  const source = byType ?? byAggregate;
-  if (source === 'user' || source === 'usr') return 'users';
-  if (source === 'order' || source === 'ord') return 'orders';
+  const owner = eventSources.get(byType ?? byAggregate ?? '');
+  if (owner) return owner;
+  const types = serviceCatalog.map((entry) => `${entry.events.typePrefix}.*`).join(', ');
+  const ids = serviceCatalog.map((entry) => `${entry.events.idPrefix}_…`).join(', ');
   throw new ApiError('VALIDATION_ERROR', {
     details: [
       {
         field: 'type',
-        message: 'name the source of the events: type=user.* or order.*, or aggregateId=usr_… or ord_…',
+        message: `name the source of the events: type=${types}, or aggregateId=${ids}`,
       },
     ],
   });

@@ -7,7 +7,7 @@ describe('orders configuration', () => {
     const config = readOrdersConfig({});
     expect(config.currency).toBe('USD');
     expect(config.usersServiceUrls).toEqual(['http://127.0.0.1:8081']);
-    expect(config.idempotencyKeyTtlHours).toBe(24);
+    expect(config.idempotencyKeyTtlSeconds).toBe(24 * 3600);
   });
 
   it('reads the users service instances and the currency', () => {

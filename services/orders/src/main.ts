@@ -1,10 +1,4 @@
-import { runMain } from '@armature/platform';
-import { startOrdersService } from './app.ts';
-import { readOrdersConfig } from './config.ts';
+import { runService } from '@armature/platform/kit/index';
+import { service } from './index.ts';
 
-await runMain(async () => {
-  const config = readOrdersConfig();
-  const service = await startOrdersService(config);
-  service.app.log.info({ url: service.url }, 'orders service listening');
-  return { close: service.close, log: service.app.log, shutdownTimeoutMs: config.shutdownTimeoutMs };
-});
+await runService(service);

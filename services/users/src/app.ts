@@ -1,21 +1,13 @@
-import { type DomainEvent, eventsOperations, type User } from '@armature/contracts';
+import type { User } from '@armature/contracts';
 import {
   CursorCodec,
-  createServer,
   createTokenVerifier,
   type Database,
-  listEvents,
-  listen,
   type Principal,
   parsePublicId,
-  purgeIdempotencyKeys,
-  registerAuth,
-  registerOperation,
-  registerPoolMetrics,
-  type StartedService,
-  startEvents,
 } from '@armature/platform';
-import { attachCache, type Cache, createCache } from '@armature/platform/cache/index';
+import type { Cache } from '@armature/platform/cache/index';
+import { defineService, type RunningService, startService } from '@armature/platform/kit/index';
 import { startMail } from '@armature/platform/mail/index';
 import type { FastifyRequest } from 'fastify';
 import { ensureAdmin } from './auth/ensure-admin.ts';
@@ -25,8 +17,8 @@ import { AccessTokens } from './auth/tokens.ts';
 import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
 import { deleteExpiredLinkTokens } from './db/account-tokens.ts';
-import { openUsersDatabase } from './db/database.ts';
 import { deleteExpiredMfaChallenges } from './db/mfa.ts';
+import { migrationsFolder } from './db/migrations.ts';
 import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
 import { findUser } from './db/users.ts';
@@ -39,41 +31,16 @@ import { registerPasswordRoutes } from './http/password.ts';
 import { registerSessionRoutes } from './http/sessions.ts';
 import { registerUserRoutes, toUser } from './http/users.ts';
 
-export interface UsersService extends StartedService {
-  /** The service's own database and collaborators (tests and the CLI reach in here). */
-  context: UsersContext;
-  database: Database<UsersDatabase>;
-}
-
 /**
- * Hourly housekeeping: expired refresh tokens are kept a day (reuse of one still revokes its family),
- * idempotency keys a day (long enough for any client's retries), then deleted.
+ * The users service on the service kit: accounts, sign-in and its tokens (it signs them, so it
+ * verifies them against its own key table), the bootstrap admin, and the mail the account flows send.
  */
-const SWEEP_MS = 60 * 60 * 1000;
-const KEEP_SECONDS = 86_400;
-
-/**
- * Builds and starts the users service: its database (migrated), its signing keys, the bootstrap
- * admin, token verification on every route, the routes, and its health check.
- */
-export async function startUsersService(config: UsersConfig): Promise<UsersService> {
-  const app = createServer({ service: 'users', logLevel: config.logLevel, bodyLimit: config.bodyLimit });
-  // Bodies are JSON only: without this, a text/plain body would reach validation (400) instead of 415.
-  app.removeContentTypeParser('text/plain');
-  const database = await openUsersDatabase({
-    url: config.databaseUrl,
-    dataDir: config.dataDir,
-    onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost'),
-  });
-  app.health.add('database', database.ping);
-  registerPoolMetrics(app.metrics, database);
-  app.addHook('onClose', () => database.close());
-  const cache = createCache(config.cache, { name: 'users', log: app.log });
-  attachCache(app, cache);
-  app.decorateRequest('callerUser', undefined);
-  try {
+export const usersService = defineService<UsersDatabase, UsersConfig, UsersContext>({
+  name: 'users',
+  migrationsFolder,
+  async context({ app, database, cache, config }) {
+    app.decorateRequest('callerUser', undefined);
     const context = await buildContext(config, database, cache);
-    await cache.connect();
     if (config.admin) {
       const outcome = await ensureAdmin(database.db, config.admin);
       app.log.info({ email: config.admin.email, outcome }, 'bootstrap admin ensured');
@@ -81,16 +48,17 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
       if (outcome === 'promoted') await cache.invalidate(['users']);
     }
     await warmUpPasswords();
-
-    // Every route verifies the access token itself, against this service's own key table.
-    registerAuth(app, {
-      verifier: createTokenVerifier({
-        jwks: context.keys.getKey,
-        issuer: config.jwtIssuer,
-        audience: config.jwtAudience,
-      }),
-      isActive: context.isActive,
-    });
+    return context;
+  },
+  auth: ({ config }, context) => ({
+    verifier: createTokenVerifier({
+      jwks: context.keys.getKey,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+    }),
+    isActive: context.isActive,
+  }),
+  routes({ app, db, config }, context) {
     registerJwksRoute(app, context);
     registerAuthRoutes(app, context);
     registerUserRoutes(app, context);
@@ -98,32 +66,22 @@ export async function startUsersService(config: UsersConfig): Promise<UsersServi
     registerSessionRoutes(app, context);
     registerEmailVerificationRoutes(app, context);
     registerMfaRoutes(app, context);
-    registerOperation(app, eventsOperations.listEvents, async (request) =>
-      listEvents<DomainEvent>(database.db, request.query, context.cursors),
-    );
-
-    const sweep = setInterval(() => {
-      Promise.all([
-        deleteExpiredSessions(database.db, KEEP_SECONDS),
-        purgeIdempotencyKeys(database.db, KEEP_SECONDS),
-        deleteExpiredLinkTokens(database.db, KEEP_SECONDS),
-        deleteExpiredMfaChallenges(database.db, KEEP_SECONDS),
-      ]).catch((error) => app.log.warn({ err: error }, 'housekeeping failed'));
-    }, SWEEP_MS);
-    sweep.unref();
-    app.addHook('onClose', async () => clearInterval(sweep));
-
     // Mail queued in the outbox is delivered from now on (SMTP with MAIL_URL, else the mail folder).
-    const mail = startMail(app, { db: database.db, config: config.mail });
+    const mail = startMail(app, { db, config: config.mail });
     context.mail.wake = () => mail.relay.wake();
-    // Events written before this point (the bootstrap admin) go out when the relay starts.
-    await startEvents(app, { service: 'users', database, config: config.events });
-    const started = await listen(app, { host: config.host, port: config.port });
-    return { ...started, context, database };
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
+  },
+  // Expired refresh tokens are kept a day (reuse of one still revokes its family), then deleted.
+  housekeeping: [deleteExpiredSessions, deleteExpiredLinkTokens, deleteExpiredMfaChallenges],
+});
+
+export type UsersService = RunningService<UsersDatabase, UsersConfig, UsersContext>;
+
+/**
+ * Builds and starts the users service: its database (migrated), its signing keys, the bootstrap
+ * admin, token verification on every route, the routes, and its health check.
+ */
+export function startUsersService(config: UsersConfig): Promise<UsersService> {
+  return startService(usersService, config);
 }
 
 /** `user:{id}` for an hour; its key is also its tag, and `users` groups every cached user. */

@@ -1,14 +1,5 @@
-import {
-  type CommonConfig,
-  ConfigError,
-  type EventsConfig,
-  readCommonConfig,
-  readEventsConfig,
-  readInt,
-  readString,
-  readUrl,
-} from '@armature/platform';
-import { type CacheConfig, readCacheConfig } from '@armature/platform/cache/index';
+import { ConfigError, readInt, readString } from '@armature/platform';
+import { readServiceConfig, type ServiceConfig } from '@armature/platform/kit/index';
 import { type MailConfig, readMailConfig } from '@armature/platform/mail/index';
 
 type Env = Record<string, string | undefined>;
@@ -18,10 +9,7 @@ export interface AdminAccount {
   password: string;
 }
 
-export interface UsersConfig extends CommonConfig {
-  host: string;
-  port: number;
-  databaseUrl?: string;
+export interface UsersConfig extends ServiceConfig {
   /** Lifetime of an access token (JWT). */
   accessTokenTtlSeconds: number;
   /** Lifetime of a refresh token; each refresh starts a new one. */
@@ -32,10 +20,6 @@ export interface UsersConfig extends CommonConfig {
   keyEncryptionSecret?: string;
   /** `ADMIN_EMAIL` + `ADMIN_PASSWORD`: ensured to exist as an admin at start. */
   admin?: AdminAccount;
-  /** Where `GET /users/{id}` is cached: Redis with `REDIS_URL`, else in-process (`CACHE_*`). */
-  cache: CacheConfig;
-  /** Domain events: transport, retries, outbox relay. */
-  events: EventsConfig;
   /** Outgoing mail: SMTP (`MAIL_URL`) or the mail folder, the sender, `PUBLIC_URL` for links. */
   mail: MailConfig;
   /** How long the link of a password-reset mail works. */
@@ -62,17 +46,12 @@ export function readUsersConfig(env: Env = process.env): UsersConfig {
     );
   }
   return {
-    ...readCommonConfig(env),
-    host: readString(env, 'USERS_HOST', '127.0.0.1'),
-    port: readInt(env, 'USERS_PORT', 8081, { min: 0, max: 65535 }),
-    databaseUrl: readUrl(env, 'USERS_DATABASE_URL', ['postgres:', 'postgresql:']),
+    ...readServiceConfig('users', env),
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
     signingKeyRefreshSeconds: readInt(env, 'JWT_KEY_REFRESH_SECONDS', 60, { min: 1, max: 3600 }),
     keyEncryptionSecret: readKeyEncryptionSecret(env),
     admin: readAdminAccount(env),
-    cache: readCacheConfig('users', env),
-    events: readEventsConfig(env),
     mail: readMailConfig(env),
     passwordResetTtlSeconds: readInt(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, { min: 60, max: 86_400 }),
     emailVerificationTtlSeconds: readInt(env, 'EMAIL_VERIFICATION_TTL_SECONDS', 3 * 86_400, {

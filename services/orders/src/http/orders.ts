@@ -147,7 +147,7 @@ async function visibleOrder(context: OrdersContext, request: RequestWithId): Pro
 }
 
 export function registerOrderRoutes(app: App, context: OrdersContext): void {
-  const { db, currency, cursors, cache } = context;
+  const { db, currency, cursors, cache, customers } = context;
   const ops = ordersOperations;
 
   registerOperation(
@@ -155,6 +155,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     ops.checkout,
     async (request, reply, version) => {
       const userId = routeUser(request);
+      await customers.assertActive(userId, request.headers.authorization);
       const note = request.body.note ?? null;
       const idempotency = idempotencyClaim(request, 'checkout', [userId, note]);
       let outcome: Awaited<ReturnType<typeof checkout>>;

@@ -1,6 +1,8 @@
 import type { CursorCodec } from '@armature/platform';
 import type { Cache } from '@armature/platform/cache/index';
 import type { Kysely } from 'kysely';
+import type { CustomerCheck } from '../clients/customer-check.ts';
+import type { DeletedCustomers } from '../db/customers.ts';
 import type { OrdersDatabase } from '../db/schema.ts';
 
 /** What every route of the service needs. */
@@ -11,4 +13,8 @@ export interface OrdersContext {
   cursors: CursorCodec;
   /** Product reads and per-user order lists are served from it; every write invalidates it. */
   cache: Cache;
+  /** Users the `user.deleted` events named: their tokens are refused. */
+  deletedCustomers: DeletedCustomers;
+  /** Confirms with the users service that a customer may check out. */
+  customers: CustomerCheck;
 }
