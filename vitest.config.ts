@@ -19,7 +19,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    globalSetup: ['test/support/global-setup.ts', 'test/support/browser-setup.ts'],
-    reporters: ['default', './test/support/skipped-reporter.ts'],
+    globalSetup: ['packages/testing/src/global-setup.ts', 'packages/testing/src/browser-setup.ts'],
+    reporters: ['default', './packages/testing/src/skipped-reporter.ts'],
   },
 });

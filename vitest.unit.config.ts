@@ -30,7 +30,7 @@ export default defineConfig({
       return !needsMore.some((pattern) => pattern.test(source));
     }),
     // No browser setup, and the embedded adapters only, whatever the shell exports.
-    globalSetup: ['test/support/global-setup.ts'],
+    globalSetup: ['packages/testing/src/global-setup.ts'],
     env: { TEST_POSTGRES_URL: '', TEST_REDIS_URL: '', TEST_NATS_URL: '' },
   },
 });

@@ -1,7 +1,7 @@
+import { mode } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestOrders, type TestOrders } from '../services/orders/src/test-support/orders-service.ts';
 import { startTestUsers, type TestUsers } from '../services/users/src/testing.ts';
-import { mode } from './support/databases.ts';
 
 /**
  * One optimistic-locking rule for every resource with a `version`: a body `version` and an `If-Match`

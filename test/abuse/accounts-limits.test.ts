@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mode } from '@armature/testing/databases';
+import { type Mailbox, startMailbox } from '@armature/testing/mailbox';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../support/databases.ts';
-import { type Mailbox, startMailbox } from '../support/mailbox.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * OWASP ASVS V2 (authentication): guessing a password through its change, asking for reset mails in

@@ -1,5 +1,5 @@
+import { mode } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../support/databases.ts';
 import {
   type AbuseSystem,
   type Answer,

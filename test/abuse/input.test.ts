@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { projectContract } from '@armature/testing/contract';
+import { mode } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectContract } from '../support/contract.ts';
-import { mode } from '../support/databases.ts';
 import {
   type AbuseSystem,
   type Answer,

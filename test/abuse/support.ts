@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { contractFetch } from '@armature/testing/contract';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { expect } from 'vitest';
-import { contractFetch } from '../support/contract.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * What the abuse suites share: a system with an admin, a way to call it through the gateway with every

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { mode } from '@armature/testing/databases';
 import type { UsersService } from '@armature/users';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../support/databases.ts';
 import { type AbuseSystem, type Answer, type Member, startAbuseSystem } from './support.ts';
 
 /**

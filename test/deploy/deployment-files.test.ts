@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceNames } from '@armature/contracts/services';
+import { serviceVariables } from '@armature/platform/kit/config';
+import { createServer } from '@armature/platform/server';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { createServer } from '../../packages/platform/src/server.ts';
 
 // No container engine runs here, so these tests prove what can be proven without one: the files
 // parse, every variable they set is one the configuration reads, and every path they name exists.
@@ -24,7 +26,9 @@ const knownVariables = new Set(
     .flatMap((file) => [
       ...readFileSync(file, 'utf8').matchAll(/(?:read\w+\(\s*env,\s*|ConfigError\(\s*)'([A-Z][A-Z0-9_]+)'/g),
     ])
-    .map((match) => match[1]!),
+    .map((match) => match[1]!)
+    // Each service's own variables, read under its prefix by the kit.
+    .concat(serviceNames.flatMap((service) => Object.values(serviceVariables(service)))),
 );
 
 interface Container {

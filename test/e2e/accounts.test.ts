@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { mode } from '@armature/testing/databases';
+import { linkToken, type Mailbox, startMailbox } from '@armature/testing/mailbox';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import type { UsersService } from '@armature/users';
 import { decodeJwt } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually } from '../../packages/platform/src/events/test-support.ts';
-import { mode } from '../support/databases.ts';
-import { linkToken, type Mailbox, startMailbox } from '../support/mailbox.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * The account flows a member lives with, through the gateway, each link read from the mail as the

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Browser, browserSuite, launchBrowser } from '@armature/testing/browser-suite';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allOperations } from '../../packages/contracts/src/all-operations.ts';
-import { type Browser, browserSuite, launchBrowser } from '../support/browser-suite.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 const screenshot = fileURLToPath(new URL('../../test-results/docs.png', import.meta.url));
 const committedDocument = new URL('../../packages/contracts/openapi.json', import.meta.url);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mode, natsUrl } from '@armature/testing/databases';
+import { type Reply, startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../packages/platform/src/events/test-support.ts';
-import { mode, natsUrl } from '../support/databases.ts';
-import { type Reply, startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * The cross-service flows of the domain events, through the gateway: on the in-process bus, or on

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mode } from '@armature/testing/databases';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, OwnNatsServer } from '../../packages/platform/src/events/test-support.ts';
-import { mode } from '../support/databases.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * NATS stopped under traffic, on a nats-server of this suite's own (the machine's is never touched):

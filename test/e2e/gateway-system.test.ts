@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 let system: TestSystem;
 let token: string;

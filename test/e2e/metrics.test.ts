@@ -1,6 +1,6 @@
+import { mode } from '@armature/testing/databases';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../support/databases.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * `/metrics` on the gateway and on each service, scraped after some traffic: every family an operator

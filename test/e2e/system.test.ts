@@ -1,7 +1,7 @@
 import type { HealthReport } from '@armature/platform';
+import { mode } from '@armature/testing/databases';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../support/databases.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 let system: TestSystem;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { exportSpansTo, InMemorySpanExporter, SpanKind } from '@armature/platform';
+import { mode } from '@armature/testing/databases';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../support/databases.ts';
-import { startSystem, type TestSystem } from '../support/system.ts';
 
 /**
  * One trace from the client through the gateway and the users service to the orders service's

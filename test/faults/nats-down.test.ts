@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type TestSystem } from '../support/system.ts';
 import { cleanup, getJson, metricValue, type OwnServer, startOwnNats, waitFor } from './support.ts';
 
 /**

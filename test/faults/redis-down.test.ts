@@ -1,5 +1,5 @@
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type TestSystem } from '../support/system.ts';
 import { cleanup, getJson, type OwnServer, startOwnRedis, waitFor } from './support.ts';
 
 /**

@@ -1,5 +1,7 @@
-import { envPrefix, serviceNames } from '@armature/contracts/services';
+import { serviceNames } from '@armature/contracts/services';
 import type { ServiceModule } from '@armature/platform/kit/index';
+
+export { serviceVariables } from '@armature/platform/kit/index';
 
 /**
  * Every service of the contract's catalog, in start order, loaded from its package
@@ -13,14 +15,4 @@ export async function loadServices(): Promise<ServiceModule[]> {
       return module.service;
     }),
   );
-}
-
-/** `ORDERS_PORT`, `ORDERS_DATABASE_URL`, `ORDERS_SERVICE_URLS`: a service's variables. */
-export function serviceVariables(name: string) {
-  const prefix = envPrefix(name);
-  return {
-    port: `${prefix}_PORT`,
-    databaseUrl: `${prefix}_DATABASE_URL`,
-    serviceUrls: `${prefix}_SERVICE_URLS`,
-  };
 }

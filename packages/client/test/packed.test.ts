@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type Browser, browserSuite, launchBrowser } from '@armature/testing/browser-suite';
+import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, browserSuite, launchBrowser } from '../../../test/support/browser-suite.ts';
-import { startSystem, type TestSystem } from '../../../test/support/system.ts';
 
 /**
  * `@armature/client` as a team gets it: `npm pack`ed, installed from the tarball into a project

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { envPrefix, type ServiceName, serviceNames } from '@armature/contracts/services';
+import { type ServiceName, serviceNames } from '@armature/contracts/services';
 import {
   type CommonConfig,
   ConfigError,
@@ -8,6 +8,7 @@ import {
   readString,
   readUrlList,
 } from '@armature/platform';
+import { serviceVariables } from '@armature/platform/kit/config';
 
 type Env = Record<string, string | undefined>;
 
@@ -182,7 +183,7 @@ function readTrustProxy(env: Env, name: string): boolean | string[] {
 /** `<SERVICE>_SERVICE_URLS` for every service of the contract's catalog: each must list one URL or more. */
 function readUpstreams(env: Env): Record<ServiceName, string[]> {
   const entries = serviceNames.map((service) => {
-    const variable = `${envPrefix(service)}_SERVICE_URLS`;
+    const variable = serviceVariables(service).serviceUrls;
     const urls = readUrlList(env, variable);
     if (!urls?.length) throw new ConfigError(variable, `must list at least one ${service} service URL`);
     return [service, urls] as const;

@@ -1,5 +1,5 @@
+import { freshStore, mode } from '@armature/testing/databases';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshStore, mode } from '../../../test/support/databases.ts';
 import { readOrdersConfig } from './config.ts';
 import { seedDemoProducts } from './seed.ts';
 import { startTestOrders } from './test-support/orders-service.ts';

@@ -1,4 +1,4 @@
-import { freshStore, type TestStore } from '../../../test/support/databases.ts';
+import { freshStore, type TestStore } from '@armature/testing/databases';
 import { startUsersService, type UsersService } from './app.ts';
 import { readUsersConfig, type UsersConfig } from './config.ts';
 

@@ -1,6 +1,6 @@
+import { freshStore, mode, needsPostgres, type TestStore } from '@armature/testing/databases';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStore, mode, needsPostgres, type TestStore } from '../../../../test/support/databases.ts';
 import { createServer } from '../server.ts';
 import { openDatabase, StatementNames } from './database.ts';
 

@@ -1,7 +1,7 @@
+import { freshStore, mode } from '@armature/testing/databases';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshStore, mode } from '../../../../test/support/databases.ts';
 import { openDatabase } from './database.ts';
 import { registerPoolMetrics } from './metrics.ts';
 

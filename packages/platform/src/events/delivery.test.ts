@@ -1,6 +1,6 @@
+import { mode } from '@armature/testing/databases';
 import { Type } from '@sinclair/typebox';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mode } from '../../../../test/support/databases.ts';
 import { type EventHandler, type HandleOutcome, startConsumer } from './consumer.ts';
 import { type EventEnvelope, encodeEvent, newEvent, subjectOf } from './envelope.ts';
 import { InProcessBus } from './in-process-bus.ts';

@@ -1,5 +1,5 @@
+import { mode } from '@armature/testing/databases';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../../../../test/support/databases.ts';
 import { createServer } from '../server.ts';
 import { readEventsConfig } from './config.ts';
 import { startConsumer } from './consumer.ts';

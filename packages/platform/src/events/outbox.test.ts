@@ -1,6 +1,6 @@
+import { mode } from '@armature/testing/databases';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../../../../test/support/databases.ts';
 import { ApiError } from '../errors.ts';
 import { CursorCodec } from '../http/cursor.ts';
 import type { EventEnvelope } from './envelope.ts';

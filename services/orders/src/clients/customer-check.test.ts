@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Database, newUuid, openDatabase } from '@armature/platform';
+import { freshStore, mode, type TestStore } from '@armature/testing/databases';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStore, mode, type TestStore } from '../../../../test/support/databases.ts';
 import { applyCustomer } from '../db/customers.ts';
 import { migrationsFolder } from '../db/migrations.ts';
 import type { OrdersDatabase } from '../db/schema.ts';

@@ -1,6 +1,6 @@
 import { type Database, newUuid, openDatabase } from '@armature/platform';
+import { freshStore, mode, type TestStore } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStore, mode, type TestStore } from '../../../../test/support/databases.ts';
 import { applyCustomer, DeletedCustomers } from './customers.ts';
 import { migrationsFolder } from './migrations.ts';
 import type { OrdersDatabase } from './schema.ts';

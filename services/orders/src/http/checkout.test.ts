@@ -1,5 +1,5 @@
+import { mode } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../../../../test/support/databases.ts';
 import { startTestOrders, type TestOrders } from '../test-support/orders-service.ts';
 
 describe(`checkout (${mode})`, () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deleteRedisPrefix } from '@armature/platform/cache/testing';
+import type { TestUser } from '@armature/testing/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestUser } from '../../../../test/support/tokens.ts';
 import { startTestOrders, type TestOrders } from '../test-support/orders-service.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,6 +1,6 @@
+import { mode } from '@armature/testing/databases';
+import type { TestUser } from '@armature/testing/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mode } from '../../../../test/support/databases.ts';
-import type { TestUser } from '../../../../test/support/tokens.ts';
 import { startTestOrders, type TestOrders } from '../test-support/orders-service.ts';
 
 /** 1,000 orders from ten users, with totals 0.01 … 10.00, one cent apart. */

@@ -1,13 +1,13 @@
 import { createTokenVerifier } from '@armature/platform';
-import { ContractViolation, projectContract } from '../../../../test/support/contract.ts';
-import { freshStore } from '../../../../test/support/databases.ts';
+import { ContractViolation, projectContract } from '@armature/testing/contract';
+import { freshStore } from '@armature/testing/databases';
 import {
   createTokenMinter,
   type TestUser,
   type TokenMinter,
   testAudience,
   testIssuer,
-} from '../../../../test/support/tokens.ts';
+} from '@armature/testing/tokens';
 import { startOrdersService } from '../app.ts';
 import { readOrdersConfig } from '../config.ts';
 

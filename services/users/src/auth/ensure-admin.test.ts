@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freshStore, type TestStore } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '../../../../packages/cli/src/users-commands.ts';
-import { freshStore, type TestStore } from '../../../../test/support/databases.ts';
 import { openUsersDatabase } from '../db/database.ts';
 import { findCredentials } from '../db/users.ts';
 import { adminAccount, startOnStore, startTestUsers, type TestUsers } from '../testing.ts';

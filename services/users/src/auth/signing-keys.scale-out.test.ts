@@ -1,6 +1,6 @@
+import { needsPostgres } from '@armature/testing/databases';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { needsPostgres } from '../../../../test/support/databases.ts';
 import { startOnStore, startTestUsers, type TestUsers } from '../testing.ts';
 
 // Several processes on one database need PostgreSQL (an embedded database belongs to one process).

@@ -1,6 +1,6 @@
+import { freshStore, type TestStore } from '@armature/testing/databases';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStore, type TestStore } from '../../../../test/support/databases.ts';
 import { startUsersService } from '../app.ts';
 import { readUsersConfig } from '../config.ts';
 import { startOnStore } from '../testing.ts';

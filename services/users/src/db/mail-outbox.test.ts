@@ -1,8 +1,8 @@
 import type { Database } from '@armature/platform';
 import { type Mailer, type MailMessage, MailRelay, queueMail } from '@armature/platform/mail/index';
+import { freshStore, mode, type TestStore } from '@armature/testing/databases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../../packages/platform/src/events/test-support.ts';
-import { freshStore, mode, type TestStore } from '../../../../test/support/databases.ts';
 import { openUsersDatabase } from './database.ts';
 import type { UsersDatabase } from './schema.ts';
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdmin } from '@armature/cli/users-commands';
 import { deleteRedisPrefix, type OwnRedis, startOwnRedis } from '@armature/platform/cache/testing';
+import type { TestStore } from '@armature/testing/databases';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestStore } from '../../../../test/support/databases.ts';
 import { startOnStore, startTestUsers, type TestUsers } from '../testing.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,10 +1,10 @@
 import { createClient } from '@armature/client';
 import { IdParams, ListOf, ListQuery, PublicId, Timestamp } from '@armature/contracts';
 import { defineOperations } from '@armature/contracts/operation';
+import { buildOpenApi } from '@armature/contracts/scripts/openapi';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildOpenApi } from '../../packages/contracts/scripts/openapi.ts';
 import {
   Contract,
   ContractViolation,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { type EmbeddedSystem, startEmbedded } from '@armature/cli/embedded';
+import { type ArmatureClient, createClient } from '@armature/client';
 import { envPrefix, serviceNames } from '@armature/contracts/services';
-import { type EmbeddedSystem, startEmbedded } from '../../packages/cli/src/embedded.ts';
-import { type ArmatureClient, createClient } from '../../packages/client/src/index.ts';
-import { deleteStream } from '../../packages/platform/src/events/test-support.ts';
+import { deleteStream } from '@armature/platform/events/test-support';
 import { contractFetch } from './contract.ts';
 import { freshStore, natsUrl, postgresAdminUrl, redisUrl } from './databases.ts';
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
  * are skipped with the reason and the command that fixes it — except under CI=true, where a missing
  * browser fails the run.
  *
- *   node test/support/browser.ts     install it now, as the test run would
+ *   node packages/testing/src/browser.ts     install it now, as the test run would
  */
 
 export const chromiumPath = '/usr/bin/chromium';

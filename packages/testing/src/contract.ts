@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import type { Middleware } from 'openapi-fetch';
@@ -209,7 +210,9 @@ let defaultContract: Contract | undefined;
 /** The project's contract, read once from the committed `packages/contracts/openapi.json`. */
 export function projectContract(): Contract {
   defaultContract ??= new Contract(
-    JSON.parse(readFileSync(new URL('../../packages/contracts/openapi.json', import.meta.url), 'utf8')),
+    JSON.parse(
+      readFileSync(createRequire(import.meta.url).resolve('@armature/contracts/openapi.json'), 'utf8'),
+    ),
   );
   return defaultContract;
 }

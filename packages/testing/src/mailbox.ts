@@ -2,9 +2,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '@armature/platform/events/test-support';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { eventually } from '../../packages/platform/src/events/test-support.ts';
 import { mode } from './databases.ts';
 
 /** A mail as its recipient reads it. */
