@@ -13,6 +13,8 @@ COPY packages/client/package.json packages/client/
 COPY services/gateway/package.json services/gateway/
 COPY services/users/package.json services/users/
 COPY services/orders/package.json services/orders/
+# armature:new-service dockerfile
+COPY packages/testing/package.json packages/testing/
 COPY test/e2e/package.json test/e2e/
 COPY bench/package.json bench/
 # Production dependencies only; the base image already is Node 24, so the pinned `node` dev

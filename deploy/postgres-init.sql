@@ -1,3 +1,4 @@
 -- One database per service: no service can read another's tables.
 CREATE DATABASE armature_users;
 CREATE DATABASE armature_orders;
+-- armature:new-service databases

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { serviceNames } from '@armature/contracts/services';
+import { eventsMigrationFile } from '@armature/platform/events/index';
 import { describe, expect, it } from 'vitest';
-import { eventsMigrationFile } from '../packages/platform/src/events/index.ts';
 
 /**
  * Each service owns its migrations, so the outbox and inbox tables reach a service's database as its
@@ -9,7 +10,7 @@ import { eventsMigrationFile } from '../packages/platform/src/events/index.ts';
  */
 describe('the events migration of each service', () => {
   const original = readFileSync(eventsMigrationFile, 'utf8');
-  it.each(['users', 'orders'])('is the platform’s file, unchanged (%s)', (service) => {
+  it.each(serviceNames)('is the platform’s file, unchanged (%s)', (service) => {
     const copy = readFileSync(
       new URL(`../services/${service}/src/db/migrations/0010_events.sql`, import.meta.url),
       'utf8',

@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadServices } from '@armature/cli/services';
 import { openDatabase } from '@armature/platform';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrationsFolder as ordersMigrations } from '../services/orders/src/db/migrations.ts';
-import { migrationsFolder as usersMigrations } from '../services/users/src/db/migrations.ts';
 
 /**
  * The platform's idempotency store is written against one `idempotency_keys` table. Each service makes
@@ -34,16 +33,20 @@ describe('the idempotency_keys table of each service', () => {
     }
   };
 
-  it('has the same columns, primary key and index in users and orders', async () => {
-    const users = await shapeOf('users', usersMigrations);
-    const orders = await shapeOf('orders', ordersMigrations);
-    expect(users.columns.map((column) => column.column_name)).toEqual([
+  it('has the same columns, primary key and index in every service', async () => {
+    const [first, ...others] = await Promise.all(
+      (await loadServices()).map(async (service) => ({
+        name: service.name,
+        shape: await shapeOf(service.name, service.migrationsFolder),
+      })),
+    );
+    expect(first!.shape.columns.map((column) => column.column_name)).toEqual([
       'caller',
       'created_at',
       'fingerprint',
       'key',
       'response',
     ]);
-    expect(orders).toEqual(users);
+    for (const other of others) expect({ [other.name]: other.shape }).toEqual({ [other.name]: first!.shape });
   });
 });

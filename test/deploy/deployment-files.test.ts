@@ -62,10 +62,22 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
     expect(existsSync(join(root, cmd[0]!))).toBe(true);
   });
-  it('copies every workspace package manifest that exists', () => {
-    for (const match of dockerfile.matchAll(/^COPY (\S+\/package\.json) /gm)) {
-      expect(existsSync(join(root, match[1]!)), match[1]).toBe(true);
-    }
+  it('copies every workspace package manifest that exists, and each workspace has its manifest copied', () => {
+    const copied = [...dockerfile.matchAll(/^COPY (\S+\/package\.json) /gm)].map((match) => match[1]!);
+    for (const file of copied) expect(existsSync(join(root, file)), file).toBe(true);
+    const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces.flatMap(
+      (pattern) =>
+        pattern.endsWith('/*')
+          ? readdirSync(join(root, pattern.slice(0, -2)), { withFileTypes: true })
+              .filter(
+                (entry) =>
+                  entry.isDirectory() && existsSync(join(entry.parentPath, entry.name, 'package.json')),
+              )
+              .map((entry) => `${pattern.slice(0, -1)}${entry.name}`)
+          : [pattern],
+    );
+    // npm ci in the image needs every workspace of the lock file.
+    for (const workspace of workspaces) expect(copied, workspace).toContain(`${workspace}/package.json`);
   });
 });
 
@@ -77,8 +89,8 @@ describe('compose.yaml', () => {
     service.command?.[0]?.endsWith('.ts'),
   );
 
-  it('runs the three services, each on a script that exists', () => {
-    expect(ours.map(([name]) => name).sort()).toEqual(['gateway', 'orders', 'users']);
+  it('runs the gateway and every service of the catalog, each on a script that exists', () => {
+    expect(ours.map(([name]) => name).sort()).toEqual(['gateway', ...serviceNames].sort());
     for (const [, service] of ours) expect(existsSync(join(root, service.command![0]!))).toBe(true);
   });
   it('sets only variables the configuration knows', () => {
@@ -105,9 +117,10 @@ describe('Kubernetes manifests', () => {
 
   it('parse without errors and hold a Deployment, Service and HPA per service', () => {
     for (const { file, doc } of manifests) expect(doc.errors, file).toEqual([]);
-    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['gateway', 'orders', 'users']);
-    expect(kinds.filter((kind) => kind === 'HorizontalPodAutoscaler')).toHaveLength(3);
-    expect(kinds.filter((kind) => kind === 'Service').length).toBeGreaterThanOrEqual(3);
+    const everyProcess = ['gateway', ...serviceNames].sort();
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(everyProcess);
+    expect(kinds.filter((kind) => kind === 'HorizontalPodAutoscaler')).toHaveLength(everyProcess.length);
+    expect(kinds.filter((kind) => kind === 'Service').length).toBeGreaterThanOrEqual(everyProcess.length);
     expect(kinds).toContain('ConfigMap');
     expect(kinds).toContain('Secret');
   });

@@ -8,6 +8,8 @@ import { ordersOperations } from './orders.ts';
 import { productsOperations } from './products.ts';
 import { usersOperations } from './users.ts';
 
+// armature:new-service imports
+
 /**
  * The `*Operations` object of every area, one line each. The OpenAPI document
  * (`npm run contracts:generate`), the docs page and the contract checks of the tests are built from
@@ -23,7 +25,7 @@ const areas: Record<string, Operation>[] = [
   cartsOperations,
   ordersOperations,
   eventsOperations,
-  // one line per area, e.g. `usersOperations,`
+  // armature:new-service areas
 ];
 
 /** Every operation the API offers. */

@@ -3,6 +3,7 @@ import { displayNamePattern, ListOf, listQueryProperties, PublicId, Timestamp } 
 import { MoneyV2 } from './money.ts';
 import { defineOperations } from './operation.ts';
 import { serviceCatalog } from './services.ts';
+// armature:new-service event-imports
 
 /**
  * Domain events: what a service tells the others after a state change. The envelope is the same for
@@ -144,6 +145,7 @@ export const eventDataSchemas = {
   'order.created': OrderCreatedData,
   'order.updated': OrderUpdatedData,
   'order.cancelled': OrderCancelledData,
+  // armature:new-service event-data
 } as const satisfies Record<string, TObject>;
 
 export type EventType = keyof typeof eventDataSchemas;
@@ -175,6 +177,7 @@ export const UserDeletedEvent = eventEnvelope('user.deleted', UserId, UserDelete
 export const OrderCreatedEvent = eventEnvelope('order.created', OrderId, OrderCreatedData);
 export const OrderUpdatedEvent = eventEnvelope('order.updated', OrderId, OrderUpdatedData);
 export const OrderCancelledEvent = eventEnvelope('order.cancelled', OrderId, OrderCancelledData);
+// armature:new-service event-envelopes
 
 /** Any domain event: the union of every type's envelope. */
 export const DomainEvent = Type.Union(
@@ -185,6 +188,7 @@ export const DomainEvent = Type.Union(
     OrderCreatedEvent,
     OrderUpdatedEvent,
     OrderCancelledEvent,
+    // armature:new-service event-union
   ],
   { $id: 'DomainEvent', title: 'DomainEvent' },
 );

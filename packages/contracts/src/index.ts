@@ -11,3 +11,4 @@ export * from './orders.ts';
 export * from './products.ts';
 export * from './services.ts';
 export * from './users.ts';
+// armature:new-service exports

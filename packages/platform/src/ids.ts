@@ -40,3 +40,25 @@ export function requirePublicId(kind: IdKind, publicId: string): string {
   if (!uuid) throw new ApiError('NOT_FOUND');
   return uuid;
 }
+
+/** Public ids of one kind of a service's own (`publicIds('not')` → `not_01h…`), converted at the edge. */
+export function publicIds(prefix: string) {
+  return {
+    prefix,
+    toPublic: (uuid: string) => fromUUID(uuid, prefix),
+    /** The UUID behind a public id, or undefined when it is malformed or of another kind. */
+    parse(publicId: string): string | undefined {
+      try {
+        return toUUID(fromString(publicId, prefix));
+      } catch {
+        return undefined;
+      }
+    },
+    /** Like `parse`, but a malformed id is a 404: to the caller it names nothing that exists. */
+    require(publicId: string): string {
+      const uuid = this.parse(publicId);
+      if (!uuid) throw new ApiError('NOT_FOUND');
+      return uuid;
+    },
+  };
+}

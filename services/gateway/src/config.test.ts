@@ -1,8 +1,13 @@
+import { serviceCatalog } from '@armature/contracts/services';
 import { ConfigError } from '@armature/platform';
+import { serviceVariables } from '@armature/platform/kit/config';
 import { describe, expect, it } from 'vitest';
 import { readGatewayConfig } from './config.ts';
 
-const base = { USERS_SERVICE_URLS: 'http://127.0.0.1:8081', ORDERS_SERVICE_URLS: 'http://127.0.0.1:8082' };
+/** Every service of the catalog somewhere, as the gateway requires. */
+const base = Object.fromEntries(
+  serviceCatalog.map((entry) => [serviceVariables(entry.name).serviceUrls, `http://127.0.0.1:${entry.port}`]),
+);
 
 function failure(env: Record<string, string>): ConfigError {
   try {

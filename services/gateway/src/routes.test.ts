@@ -1,3 +1,5 @@
+import { allOperations } from '@armature/contracts/all-operations';
+import { serviceNames } from '@armature/contracts/services';
 import type { StartedService } from '@armature/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardedOperations, isPublicRoute, ownerOf, resourceRoots } from './routes.ts';
@@ -35,7 +37,11 @@ describe('which service owns a path', () => {
   });
 
   it('knows the resource roots from the contract', () => {
-    expect(new Set(resourceRoots)).toEqual(new Set(['users', 'auth', 'products', 'orders', 'events']));
+    const roots = allOperations
+      .filter((operation) => operation.service !== 'gateway' && !operation.unversioned)
+      .map((operation) => operation.path.split('/')[1]);
+    expect(new Set(resourceRoots)).toEqual(new Set(roots));
+    expect(resourceRoots).toEqual(expect.arrayContaining(['users', 'auth', 'products', 'orders', 'events']));
   });
 });
 
@@ -63,21 +69,22 @@ describe('the public routes', () => {
  */
 describe('every operation of the contract through the gateway', () => {
   let key: SigningKey;
-  let users: FakeUpstream;
-  let orders: FakeUpstream;
+  let upstreams: FakeUpstream[] = [];
   let gateway: StartedService;
   beforeAll(async () => {
     key = await createSigningKey();
-    users = await startFakeUpstream({ name: 'users', keys: [key.jwk] });
-    orders = await startFakeUpstream({ name: 'orders' });
+    // One fake instance per service of the catalog; the users service's serves the signing keys.
+    upstreams = await Promise.all(
+      serviceNames.map((name) => startFakeUpstream({ name, keys: name === 'users' ? [key.jwk] : undefined })),
+    );
     gateway = await startTestGateway(
-      { users: [users.url], orders: [orders.url] },
+      Object.fromEntries(serviceNames.map((name, index) => [name, [upstreams[index]!.url]])),
       { RATE_LIMIT_MAX_REQUESTS: '100000', LOGIN_RATE_LIMIT_MAX_REQUESTS: '100000' },
     );
   });
   afterAll(async () => {
     await gateway?.close();
-    await Promise.all([users?.close(), orders?.close()]);
+    await Promise.all(upstreams.map((upstream) => upstream.close()));
   });
 
   const samples: Record<string, string> = { id: 'usr_1', productId: 'prd_1' };

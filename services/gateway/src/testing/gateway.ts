@@ -1,22 +1,33 @@
+import { serviceNames } from '@armature/contracts/services';
 import type { StartedService } from '@armature/platform';
+import { serviceVariables } from '@armature/platform/kit/config';
 import { startGateway } from '../app.ts';
 import { readGatewayConfig } from '../config.ts';
 
-/** A gateway on a free loopback port in this process, in front of the given upstream URLs. */
+/**
+ * A gateway on a free loopback port in this process, in front of the given upstream URLs; a service
+ * of the catalog not given gets an address where nothing listens.
+ */
 export function startTestGateway(
-  upstreams: { users: string[]; orders: string[] },
+  upstreams: Partial<Record<string, string[]>>,
   env: Record<string, string> = {},
 ): Promise<StartedService> {
-  return startGateway(
-    readGatewayConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-      USERS_SERVICE_URLS: upstreams.users.join(','),
-      ORDERS_SERVICE_URLS: upstreams.orders.join(','),
-      ...env,
-    }),
-  );
+  return startGateway(readGatewayConfig({ ...upstreamVariables(upstreams), ...env }));
+}
+
+/** `<SERVICE>_SERVICE_URLS` of every service of the catalog, plus a test gateway's own settings. */
+export function upstreamVariables(upstreams: Partial<Record<string, string[]>> = {}): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...Object.fromEntries(
+      serviceNames.map((service) => [
+        serviceVariables(service).serviceUrls,
+        (upstreams[service] ?? ['http://127.0.0.1:9']).join(','),
+      ]),
+    ),
+  };
 }
 
 /** Parses a JSON body when there is one. */
