@@ -144,11 +144,11 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
     });
     await definition.routes(kit, context);
     registerOperation(app, eventsOperations.listEvents, (request) =>
-      listEvents<DomainEvent>(database.db as never, request.query, kit.cursors),
+      listEvents<DomainEvent>(database.db, request.query, kit.cursors),
     );
 
     const chores: Housekeeping<DB>[] = [
-      (db) => purgeIdempotencyKeys(db as never, config.idempotencyKeyTtlSeconds),
+      (db) => purgeIdempotencyKeys(db, config.idempotencyKeyTtlSeconds),
       ...(definition.housekeeping ?? []),
     ];
     const sweep = setInterval(() => {
@@ -162,9 +162,9 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
     // After the database's close hook: onClose hooks run in reverse, so events stop before it closes.
     const events = await startEvents(app, {
       service: name,
-      database: database as never,
+      database,
       config: config.events,
-      consumers: definition.consumers?.(kit, context) as never,
+      consumers: definition.consumers?.(kit, context),
     });
     await definition.ready?.(kit, context, events);
     const started = await listen(app, { host: config.host, port: config.port });
