@@ -5,6 +5,7 @@ import { eventsOperations } from './events.ts';
 import { healthOperations } from './health.ts';
 import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
+import { paymentsOperations } from './payments.ts';
 import { productsOperations } from './products.ts';
 import { usersOperations } from './users.ts';
 
@@ -25,6 +26,7 @@ const areas: Record<string, Operation>[] = [
   cartsOperations,
   ordersOperations,
   eventsOperations,
+  paymentsOperations,
   // armature:new-service areas
 ];
 
