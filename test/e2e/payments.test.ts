@@ -104,7 +104,7 @@ export async function orderOf(shop: Shop, token: string, id: string) {
 
 /** Waits until the order's payment reaches `status` (and the order `orderStatus`); returns the order. */
 export async function settled(shop: Shop, token: string, id: string, status: string, orderStatus: string) {
-  let last: { status: string; payment: { status: string } | null } | undefined;
+  let last: { status: string; cancelReason: string | null; payment: { status: string } | null } | undefined;
   await eventually(
     `order ${id}: payment ${status}, order ${orderStatus}`,
     async () => {
@@ -281,5 +281,87 @@ describe(`payments: the order saga through the gateway (${mode})`, () => {
       // A captured payment stays captured: the lifecycle has no way back to authorized.
       expect(await paymentOf(shop, buyer.token, placed.id)).toMatchObject({ status: 'captured' });
     });
+  });
+});
+
+describe(`payments: orders not paid in time (${mode})`, () => {
+  let shop: Shop;
+  beforeAll(async () => {
+    // Orders expire after a second; a confirmation takes a minute; a slow answer comes after 4 s.
+    shop = await startShop({ ORDER_PAYMENT_TIMEOUT: '1' }, 60_000, 4000);
+  });
+  afterAll(async () => {
+    await shop?.close();
+  });
+
+  it('an order waiting for its customer expires: cancelled (payment_timeout), stock returned, the authorization voided', async () => {
+    const buyer = await member(shop);
+    const item = await product(shop, 2);
+    const placed = await order(shop, buyer, item, 'pm_card_authenticationRequired');
+    const expired = await settled(shop, buyer.token, placed.id, 'voided', 'cancelled');
+    expect(expired.cancelReason).toBe('payment_timeout');
+    expect(await stockOf(shop, item)).toBe(2);
+    const payment = await paymentOf(shop, buyer.token, placed.id);
+    expect(payment.status).toBe('voided');
+    expect(intentOf(shop, payment.id)[0]).toMatchObject({ status: 'canceled', captures: 0 });
+  });
+
+  it('an authorization that arrives after the order expired is voided, never captured', async () => {
+    const buyer = await member(shop);
+    const placed = await order(shop, buyer, await product(shop, 2), 'pm_card_providerTimeout');
+    await settled(shop, buyer.token, placed.id, 'voided', 'cancelled');
+    const payment = await paymentOf(shop, buyer.token, placed.id);
+    const [intent] = intentOf(shop, payment.id);
+    // The provider did authorize (late): the replay of the call learnt it, and the void released it.
+    expect(intent).toMatchObject({ authorizations: 1, captures: 0, status: 'canceled' });
+    const events = await shop.system.call('GET', `/v1/events?aggregateId=${payment.id}`, {
+      token: shop.adminToken,
+    });
+    expect(events.body.data.map((event: { type: string }) => event.type)).toEqual(['payment.voided']);
+  });
+});
+
+describe(`payments: the payments service down while orders are placed (${mode})`, () => {
+  let shop: Shop;
+  beforeAll(async () => {
+    shop = await startShop();
+  });
+  afterAll(async () => {
+    await shop?.close();
+  });
+
+  it('orders stay pending, then each reaches its final state once it is back; each charged once', async () => {
+    const buyer = await member(shop);
+    const item = await product(shop, 10);
+    await shop.system.stop('payments');
+    const methods = [
+      'pm_card_visa',
+      'pm_card_chargeDeclined',
+      'pm_card_visa',
+      'pm_card_authenticationRequired',
+    ];
+    const placed = [];
+    for (const method of methods) placed.push(await order(shop, buyer, item, method));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const { id } of placed) {
+      expect(await orderOf(shop, buyer.token, id)).toMatchObject({
+        status: 'pending',
+        payment: { status: 'pending' },
+      });
+    }
+    await shop.system.start('payments');
+    const expected = [
+      ['captured', 'paid'],
+      ['failed', 'cancelled'],
+      ['captured', 'paid'],
+      ['captured', 'paid'],
+    ] as const;
+    for (const [index, { id }] of placed.entries()) {
+      await settled(shop, buyer.token, id, expected[index]![0], expected[index]![1]);
+    }
+    const intents = [...shop.simulator.intents.values()];
+    expect(intents).toHaveLength(methods.length);
+    expect(intents.every((intent) => intent.captures <= 1 && intent.authorizations <= 1)).toBe(true);
+    expect(await stockOf(shop, item)).toBe(10 - 3);
   });
 });
