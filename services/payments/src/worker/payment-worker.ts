@@ -114,11 +114,9 @@ export class PaymentWorker {
             providerPaymentId: outcome.providerPaymentId ?? undefined,
           });
         } else {
-          // An authorization for an order cancelled meanwhile is not announced: it is voided next.
           await movePayment(this.#db, payment.id, {
             to: outcome.status,
             providerPaymentId: outcome.providerPaymentId,
-            announce: !payment.order_cancelled,
           });
         }
         break;
