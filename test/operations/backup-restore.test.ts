@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { serviceNames } from '@armature/contracts/services';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -116,9 +117,7 @@ describe('backup and restore of the embedded databases', () => {
     const source = await tempDir('backup-source');
     const template = inject('pgliteTemplate');
     if (template) {
-      await Promise.all(
-        ['users', 'orders'].map((name) => cp(template, join(source, name), { recursive: true })),
-      );
+      await Promise.all(serviceNames.map((name) => cp(template, join(source, name), { recursive: true })));
     }
     const ports = { gateway: await freePort(), users: await freePort(), orders: await freePort() };
     const base = `http://127.0.0.1:${ports.gateway}`;

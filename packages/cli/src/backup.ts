@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { serviceNames } from '@armature/contracts/services';
 import { readCommonConfig } from '@armature/platform/config';
 import { isCluster } from '@armature/platform/db/pglite';
 import { manifestName, type SnapshotManifest } from '@armature/platform/db/snapshot';
@@ -12,12 +13,12 @@ import { findControl } from './control.ts';
 
 type Env = Record<string, string | undefined>;
 
-/** The embedded services, in the order their folders sit in `DATA_DIR`. */
-const services = ['users', 'orders'];
+/** The embedded services (the contract's catalog), each with its folder in `DATA_DIR`. */
+const services: string[] = serviceNames;
 
 /**
  * `armature backup --out <file>`: a gzipped tar of every embedded database (`manifest`, `users/`,
- * `orders/`). While Armature runs on `DATA_DIR`, the running process takes it (see
+ * `orders/`, … one folder per service). While Armature runs on `DATA_DIR`, the running process takes it (see
  * `snapshotEmbedded`: consistent to one point, writes wait a moment, nothing stops); when nothing
  * runs there, the folders are at rest and are copied as they are.
  */
