@@ -38,4 +38,6 @@ EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node"]
-CMD ["packages/cli/src/armature.ts", "start"]
+# The embedded system starts with the Node flags of `npm start` (package.json's start script; a test
+# keeps the two the same): a smaller young generation and one V8 worker thread.
+CMD ["--max-semi-space-size=8", "--v8-pool-size=1", "packages/cli/src/armature.ts", "start"]

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { envPrefix, serviceNames } from '@armature/contracts/services';
 import { readCommonConfig } from '@armature/platform/config';
-import { ensureClusters } from '@armature/platform/db/pglite';
+import { ensureClusters, openAhead } from '@armature/platform/db/pglite';
 
 type Env = Record<string, string | undefined>;
 
 /**
  * `armature start`. On a new data folder the clusters are made first, by one initdb in a child
- * process (see `ensureClusters`), while this process loads the system's modules on the other core.
+ * process (see `ensureClusters`), while this process loads the system's modules on the other core;
+ * then the embedded databases open, all at once, while the modules go on loading (`openAhead`).
  * Once serving, the control endpoint (`armature backup`) listens on loopback.
  */
 export async function startEmbeddedProcess(env: Env = process.env): Promise<void> {
@@ -22,7 +23,8 @@ export async function startEmbeddedProcess(env: Env = process.env): Promise<void
   } catch {
     // An invalid setting: the start below reports it, naming the variable.
   }
-  const clusters = ensureClusters(folders);
+  // Then each database starts opening, while the modules still load; each service takes its own.
+  const clusters = ensureClusters(folders).then(() => openAhead(folders, env));
   // Awaited below; a failure here must not be an unhandled rejection while the imports run.
   clusters.catch(() => undefined);
   const [{ runMain }, { startEmbedded }, { startControlServer }] = await Promise.all([

@@ -1,10 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.ts';
-import { ensureClusters, pgliteStartParams } from './pglite.ts';
+import { createPglite, ensureClusters, takeOpenedAhead } from './pglite.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { registerEmbedded } from './snapshot.ts';
 
@@ -209,12 +208,9 @@ async function openPglite<Schema>(options: DatabaseOptions): Promise<Database<Sc
     dataDir = resolve(join(options.dataDir, options.service));
     await mkdir(dataDir, { recursive: true });
   }
-  const startParams = pgliteStartParams();
-  if (dataDir) await ensureClusters([dataDir]);
-  const client = await PGlite.create(dataDir, {
-    parsers: { 20: (value: string) => Number(value) },
-    startParams,
-  });
+  const ahead = dataDir ? takeOpenedAhead(dataDir) : undefined;
+  if (dataDir && !ahead) await ensureClusters([dataDir]);
+  const client = await (ahead ?? createPglite(dataDir));
   const dialect = new PGliteDialect(client);
   const db = new Kysely<Schema>({ dialect });
   const unregister = dataDir

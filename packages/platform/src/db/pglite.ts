@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { access, cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { readInt } from '../config.ts';
 
 type Env = Record<string, string | undefined>;
@@ -22,6 +23,56 @@ export function pgliteSharedBuffersMb(env: Env = process.env): number {
 /** The server settings an embedded database starts with: PGlite's own, then ours. */
 export function pgliteStartParams(env: Env = process.env): string[] {
   return [...PGlite.defaultStartParams, '-c', `shared_buffers=${pgliteSharedBuffersMb(env)}MB`];
+}
+
+/**
+ * PGlite's PostgreSQL, compiled once per process and shared by every embedded database: PGlite keeps
+ * the module it compiled, but only once compiled, so databases opened at the same time would each
+ * compile their own.
+ */
+type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+// The project's types leave out the DOM library that declares WebAssembly; Node has it.
+declare const WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };
+let compiled: Promise<WasmModule> | undefined;
+function pgliteWasmModule(): Promise<WasmModule> {
+  compiled ??= readFile(
+    join(createRequire(import.meta.url).resolve('@electric-sql/pglite'), '..', 'pglite.wasm'),
+  ).then((bytes) => WebAssembly.compile(bytes));
+  return compiled;
+}
+
+/** Opens the embedded database in `folder` (or in memory) with the settings every service uses. */
+export async function createPglite(folder: string | undefined, env: Env = process.env): Promise<PGlite> {
+  return PGlite.create(folder, {
+    parsers: { 20: (value: string) => Number(value) },
+    startParams: pgliteStartParams(env),
+    pgliteWasmModule: await pgliteWasmModule(),
+  });
+}
+
+/** Databases opened ahead of their service, by folder (see `openAhead`). */
+const openedAhead = new Map<string, Promise<PGlite>>();
+
+/**
+ * Starts opening the embedded database in each of `folders` now, all at once, for the services that
+ * will ask for them later (`takeOpenedAhead`): `armature start` does this while it is still loading
+ * the system's modules, so PostgreSQL's start overlaps the modules' instead of following it. Each
+ * folder must already hold a cluster (`ensureClusters`). A failure is reported to the service that
+ * takes the database.
+ */
+export function openAhead(folders: readonly string[], env: Env = process.env): void {
+  for (const folder of folders) {
+    const opening = createPglite(resolve(folder), env);
+    opening.catch(() => undefined);
+    openedAhead.set(resolve(folder), opening);
+  }
+}
+
+/** The database opened ahead for `folder` (once), or undefined. */
+export function takeOpenedAhead(folder: string): Promise<PGlite> | undefined {
+  const opening = openedAhead.get(resolve(folder));
+  openedAhead.delete(resolve(folder));
+  return opening;
 }
 
 const run = promisify(execFile);
