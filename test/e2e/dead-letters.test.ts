@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mode, natsUrl } from '@armature/testing/databases';
 import { startSystem, type TestSystem } from '@armature/testing/system';
-import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../packages/platform/src/events/test-support.ts';
+import { ordersDatabase, poisonedProjection } from './poison.ts';
 
 /**
  * Dead letters through the gateway: an event the orders service's consumer cannot handle (its
@@ -17,30 +17,9 @@ const admin = { email: `dead-admin-${randomUUID()}@example.com`, password: 'dead
 let system: TestSystem;
 let adminToken: string;
 let memberToken: string;
-let orders: Kysely<unknown>;
+let projection: ReturnType<typeof poisonedProjection>;
 
 const call = (...args: Parameters<TestSystem['call']>) => system.call(...args);
-
-/** The fault: the customers projection refuses names starting with "Poison" (a broken constraint). */
-async function breakProjection(): Promise<void> {
-  await sql`create or replace function refuse_poison() returns trigger language plpgsql as $$
-    begin
-      if new.name like 'Poison%' then raise exception 'customer name refused: %', new.name; end if;
-      return new;
-    end $$`.execute(orders);
-  await sql`drop trigger if exists refuse_poison on customers`.execute(orders);
-  await sql`create trigger refuse_poison before insert or update on customers
-    for each row execute function refuse_poison()`.execute(orders);
-}
-async function fixProjection(): Promise<void> {
-  await sql`drop trigger if exists refuse_poison on customers`.execute(orders);
-}
-async function customersWithEmail(email: string): Promise<number> {
-  const { rows } = await sql<{
-    n: number;
-  }>`select count(*)::int as n from customers where email = ${email}`.execute(orders);
-  return rows[0]!.n;
-}
 
 async function signUp(name: string): Promise<{ id: string; email: string; token: string }> {
   const email = `dead-${randomUUID()}@example.com`;
@@ -74,18 +53,18 @@ beforeAll(async () => {
     EVENTS_MAX_DELIVER: '2',
     EVENTS_RETRY_BACKOFF_MS: '20',
   });
-  orders = (system.services.orders as unknown as { database: { db: Kysely<unknown> } }).database.db;
+  projection = poisonedProjection(ordersDatabase(system.services));
   adminToken = (await call('POST', '/v1/auth/login', { body: admin })).body.accessToken;
   memberToken = (await signUp('Plain Member')).token;
 });
 afterAll(async () => {
-  if (orders) await fixProjection().catch(() => {});
+  await projection?.fix().catch(() => {});
   await system?.close();
 });
 
 describe(`dead letters (${mode}, ${transport})`, () => {
   it('a poisoned event is listed with its envelope and last error, replayed after the fix, and takes effect once', async () => {
-    await breakProjection();
+    await projection.break();
     const user = await signUp('Poison Pill');
     const deadLetter = await deadLetterOf(user.id);
     expect(deadLetter.consumer).toBe('orders');
@@ -107,32 +86,32 @@ describe(`dead letters (${mode}, ${transport})`, () => {
     expect(failed.body.error.code).toBe('REPLAY_FAILED');
     expect(failed.body.error.message).toContain('customer name refused');
     expect((await call('GET', path, { token: adminToken })).body.attempts).toBe(3);
-    expect(await customersWithEmail(user.email)).toBe(0);
+    expect(await projection.customersWithEmail(user.email)).toBe(0);
 
-    await fixProjection();
+    await projection.fix();
     const replayed = await call('POST', `${path}/replays`, { token: adminToken });
     expect(replayed.status).toBe(200);
     expect(replayed.body).toMatchObject({ consumer: 'orders', eventId: deadLetter.id, outcome: 'handled' });
-    expect(await customersWithEmail(user.email)).toBe(1);
+    expect(await projection.customersWithEmail(user.email)).toBe(1);
 
     // Gone from the dead letters: a second replay finds nothing and changes nothing.
     expect((await call('POST', `${path}/replays`, { token: adminToken })).status).toBe(404);
     expect((await call('GET', path, { token: adminToken })).status).toBe(404);
-    expect(await customersWithEmail(user.email)).toBe(1);
+    expect(await projection.customersWithEmail(user.email)).toBe(1);
   });
 
   it('a discarded dead letter is gone and its event never takes effect', async () => {
-    await breakProjection();
+    await projection.break();
     const user = await signUp('Poison Discarded');
     const deadLetter = await deadLetterOf(user.id);
-    await fixProjection();
+    await projection.fix();
     const path = `/v1/services/orders/consumers/orders/dead-letters/${deadLetter.id}`;
     expect((await call('DELETE', path, { token: adminToken })).status).toBe(204);
     expect((await call('GET', path, { token: adminToken })).status).toBe(404);
     expect((await call('DELETE', path, { token: adminToken })).status).toBe(404);
     const list = await call('GET', '/v1/services/orders/dead-letters?consumer=orders', { token: adminToken });
     expect(list.body.data.map((item: { id: string }) => item.id)).not.toContain(deadLetter.id);
-    expect(await customersWithEmail(user.email)).toBe(0);
+    expect(await projection.customersWithEmail(user.email)).toBe(0);
   });
 
   it('only admins see or touch dead letters', async () => {
@@ -151,12 +130,12 @@ describe(`dead letters (${mode}, ${transport})`, () => {
     expect(users.body.data).toEqual([]);
     expect((await call('GET', '/v1/services/nowhere/dead-letters', { token: adminToken })).status).toBe(404);
 
-    await breakProjection();
+    await projection.break();
     const first = await signUp('Poison One');
     const second = await signUp('Poison Two');
     await deadLetterOf(first.id);
     await deadLetterOf(second.id);
-    await fixProjection();
+    await projection.fix();
     const page1 = await call('GET', '/v1/services/orders/dead-letters?limit=1', { token: adminToken });
     expect(page1.body.pagination).toMatchObject({ limit: 1, hasMore: true });
     const next = await call(
