@@ -13,6 +13,7 @@ COPY packages/client/package.json packages/client/
 COPY services/gateway/package.json services/gateway/
 COPY services/users/package.json services/users/
 COPY services/orders/package.json services/orders/
+COPY services/payments/package.json services/payments/
 # armature:new-service dockerfile
 COPY packages/testing/package.json packages/testing/
 COPY test/e2e/package.json test/e2e/

@@ -1,12 +1,17 @@
 import type { ServiceName } from '@armature/contracts/services';
 import { readGatewayConfig, startGateway } from '@armature/gateway';
 import type { StartedService } from '@armature/platform';
+import type { ServiceConfig } from '@armature/platform/kit/index';
 import { loadServices, serviceVariables } from './services.ts';
 
 export interface EmbeddedSystem {
   gateway: StartedService;
-  /** Each service of the catalog, by name. */
+  /** Each service of the catalog, by name (kept current across `stop` and `start`). */
   services: Record<ServiceName, StartedService>;
+  /** Stops one service, the others running on (fault tests: a service down). */
+  stop(name: ServiceName): Promise<void>;
+  /** Starts a stopped service again, on its port and data. */
+  start(name: ServiceName): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,13 +37,17 @@ export async function startEmbedded(env: Env = process.env): Promise<EmbeddedSys
   for (const module of modules) module.readConfig({ ...placeholders, ...internal });
   readGatewayConfig({ ...placeholders, ...internal });
 
-  const started: StartedService[] = [];
   const services: Record<string, StartedService> = {};
+  const configs = new Map<string, ServiceConfig>();
+  const stopped = new Set<string>();
+  const running = () => Object.entries(services).filter(([name]) => !stopped.has(name));
   try {
     for (const module of modules) {
-      const service = await module.start(module.readConfig(internal));
-      started.push(service);
+      const config = module.readConfig(internal);
+      const service = await module.start(config);
       services[module.name] = service;
+      // A restart comes back on the same port: the gateway and the other services know it there.
+      configs.set(module.name, { ...config, port: Number(new URL(service.url).port) });
       // The services after it, and the gateway, reach it here.
       const { serviceUrls } = serviceVariables(module.name);
       internal[serviceUrls] = env[serviceUrls] ?? service.url;
@@ -47,13 +56,24 @@ export async function startEmbedded(env: Env = process.env): Promise<EmbeddedSys
     return {
       gateway,
       services: services as Record<ServiceName, StartedService>,
+      async stop(name) {
+        if (stopped.has(name)) return;
+        stopped.add(name);
+        await services[name]!.close();
+      },
+      async start(name) {
+        if (!stopped.has(name)) return;
+        const module = modules.find((candidate) => candidate.name === name)!;
+        services[name] = await module.start(configs.get(name)!);
+        stopped.delete(name);
+      },
       async close() {
         await gateway.close();
-        await Promise.all(started.map((service) => service.close()));
+        await Promise.all(running().map(([, service]) => service.close()));
       },
     };
   } catch (error) {
-    await Promise.all(started.map((service) => service.close()));
+    await Promise.all(running().map(([, service]) => service.close()));
     throw error;
   }
 }

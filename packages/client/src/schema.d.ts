@@ -340,6 +340,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments: the caller’s own (an admin sees everyone’s), newest first; `orderId` narrows to one order
+         * @deprecated
+         * @description Requires an access token.
+         */
+        get: operations["listPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The payment provider’s signed webhook (asynchronous outcomes)
+         * @deprecated
+         * @description Signed by the provider: `Armature-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the shared `PAYMENTS_WEBHOOK_SECRET`. A bad signature or a timestamp outside the tolerance window is a 400 `INVALID_WEBHOOK_SIGNATURE`; an event id already received is a 409 `WEBHOOK_REPLAYED`; neither changes anything.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["receivePaymentWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One payment (its payer or an admin)
+         * @deprecated
+         * @description Requires an access token.
+         */
+        get: operations["getPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/products": {
         parameters: {
             query?: never;
@@ -1003,6 +1068,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments: the caller’s own (an admin sees everyone’s), newest first; `orderId` narrows to one order
+         * @description Requires an access token.
+         */
+        get: operations["listPaymentsV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/payments/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The payment provider’s signed webhook (asynchronous outcomes)
+         * @description Signed by the provider: `Armature-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the shared `PAYMENTS_WEBHOOK_SECRET`. A bad signature or a timestamp outside the tolerance window is a 400 `INVALID_WEBHOOK_SIGNATURE`; an event id already received is a 409 `WEBHOOK_REPLAYED`; neither changes anything.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["receivePaymentWebhookV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One payment (its payer or an admin)
+         * @description Requires an access token.
+         */
+        get: operations["getPaymentV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/products": {
         parameters: {
             query?: never;
@@ -1486,6 +1613,11 @@ export interface components {
         CheckoutInput: {
             /** @description A note kept with the order */
             note?: string;
+            /**
+             * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+             * @example pm_card_visa
+             */
+            paymentMethod?: string;
         };
         /** DomainEvent */
         DomainEvent: {
@@ -1623,6 +1755,11 @@ export interface components {
                         currency: string;
                     };
                 }[];
+                /**
+                 * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+                 * @example pm_card_visa
+                 */
+                paymentMethod?: string;
                 version: number;
                 /**
                  * Format: date-time
@@ -1690,7 +1827,7 @@ export interface components {
                 /** @example usr_01h455vb4pex5vsknk084sn02q */
                 userId: string;
                 previousStatus: "pending" | "paid" | "shipped" | "delivered" | "cancelled";
-                reason: "requested" | "user_deleted";
+                reason: "requested" | "user_deleted" | "payment_failed" | "payment_timeout";
                 total: {
                     /** @example 9999 */
                     amount: number;
@@ -1708,6 +1845,193 @@ export interface components {
                  * @example 2024-01-15T10:30:00Z
                  */
                 cancelledAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "payment.authorized";
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** PaymentAuthorizedData */
+            data: {
+                /** @example pay_01h455vb4pex5vsknk084sn02q */
+                paymentId: string;
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                amount: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                authorizedAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "payment.captured";
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** PaymentCapturedData */
+            data: {
+                /** @example pay_01h455vb4pex5vsknk084sn02q */
+                paymentId: string;
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                amount: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                capturedAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "payment.failed";
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** PaymentFailedData */
+            data: {
+                /** @example pay_01h455vb4pex5vsknk084sn02q */
+                paymentId: string;
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                amount: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                reason: "card_declined" | "insufficient_funds" | "authentication_failed" | "provider_unavailable";
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                failedAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "payment.voided";
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** PaymentVoidedData */
+            data: {
+                /** @example pay_01h455vb4pex5vsknk084sn02q */
+                paymentId: string;
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                amount: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                voidedAt: string;
+            };
+        } | {
+            /** @example evt_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @constant */
+            type: "payment.refunded";
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            aggregateId: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            timestamp: string;
+            /** @description Version of the `data` schema */
+            version: number;
+            /** @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 */
+            traceparent?: string;
+            /** PaymentRefundedData */
+            data: {
+                /** @example pay_01h455vb4pex5vsknk084sn02q */
+                paymentId: string;
+                /** @example ord_01h455vb4pex5vsknk084sn02q */
+                orderId: string;
+                /** @example usr_01h455vb4pex5vsknk084sn02q */
+                userId: string;
+                amount: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                refunded: {
+                    /** @example 9999 */
+                    amount: number;
+                    /** @example USD */
+                    currency: string;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2024-01-15T10:30:00Z
+                 */
+                refundedAt: string;
             };
         };
         /** ErrorEnvelope */
@@ -1818,6 +2142,8 @@ export interface components {
             /** @description Units ordered */
             itemCount?: number;
             note?: string | null;
+            payment?: components["schemas"]["OrderPayment"] | null;
+            cancelReason?: ("requested" | "user_deleted" | "payment_failed" | "payment_timeout") | null;
             /** @description Optimistic-locking version; send it back to change the order */
             version?: number;
             /**
@@ -1848,6 +2174,8 @@ export interface components {
             /** @description Units ordered */
             itemCount?: number;
             note?: string | null;
+            payment?: components["schemas"]["OrderPayment"] | null;
+            cancelReason?: ("requested" | "user_deleted" | "payment_failed" | "payment_timeout") | null;
             /** @description Optimistic-locking version; send it back to change the order */
             version?: number;
             /**
@@ -1860,6 +2188,17 @@ export interface components {
              * @example 2024-01-15T10:30:00Z
              */
             updatedAt?: string;
+        };
+        /** OrderPayment */
+        OrderPayment: {
+            /**
+             * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+             * @example pm_card_visa
+             */
+            method: string;
+            /** @description pending → authorized → captured (→ refunded); pending → failed; authorized → voided */
+            status: "pending" | "authorized" | "captured" | "failed" | "voided" | "refunded";
+            failureReason: ("card_declined" | "insufficient_funds" | "authentication_failed" | "provider_unavailable") | null;
         };
         /** OrderStatusChange */
         OrderStatusChange: {
@@ -1881,6 +2220,8 @@ export interface components {
             /** @description Units ordered */
             itemCount: number;
             note: string | null;
+            payment: components["schemas"]["OrderPayment"] | null;
+            cancelReason: ("requested" | "user_deleted" | "payment_failed" | "payment_timeout") | null;
             /** @description Optimistic-locking version; send it back to change the order */
             version: number;
             /**
@@ -1911,8 +2252,80 @@ export interface components {
             /** @description Units ordered */
             itemCount: number;
             note: string | null;
+            payment: components["schemas"]["OrderPayment"] | null;
+            cancelReason: ("requested" | "user_deleted" | "payment_failed" | "payment_timeout") | null;
             /** @description Optimistic-locking version; send it back to change the order */
             version: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
+        /** PaymentV1 */
+        PaymentV1: {
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            orderId: string;
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            /** @example 99.99 */
+            amount: number;
+            /**
+             * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+             * @example pm_card_visa
+             */
+            method: string;
+            /** @description pending → authorized → captured (→ refunded); pending → requires_action → authorized; pending or requires_action → failed; authorized (or an expired order’s late authorization) → voided */
+            status: "pending" | "requires_action" | "authorized" | "captured" | "failed" | "voided" | "refunded";
+            failureReason: ("card_declined" | "insufficient_funds" | "authentication_failed" | "provider_unavailable") | null;
+            /** @example 99.99 */
+            refunded: number;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
+        /** PaymentV2 */
+        PaymentV2: {
+            /** @example pay_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            /** @example ord_01h455vb4pex5vsknk084sn02q */
+            orderId: string;
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            amount: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
+            /**
+             * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+             * @example pm_card_visa
+             */
+            method: string;
+            /** @description pending → authorized → captured (→ refunded); pending → requires_action → authorized; pending or requires_action → failed; authorized (or an expired order’s late authorization) → voided */
+            status: "pending" | "requires_action" | "authorized" | "captured" | "failed" | "voided" | "refunded";
+            failureReason: ("card_declined" | "insufficient_funds" | "authentication_failed" | "provider_unavailable") | null;
+            refunded: {
+                /** @example 9999 */
+                amount: number;
+                /** @example USD */
+                currency: string;
+            };
             /**
              * Format: date-time
              * @example 2024-01-15T10:30:00Z
@@ -2077,6 +2490,23 @@ export interface components {
              * @example 2024-01-15T10:30:00Z
              */
             updatedAt: string;
+        };
+        /** ProviderWebhookEvent */
+        ProviderWebhookEvent: {
+            /** @description The provider’s event id: a replay of it is refused */
+            id: string;
+            /** @example payment_intent.amount_capturable_updated */
+            type: string;
+            /** @description Unix seconds */
+            created: number;
+            data: {
+                object: {
+                    /** @description The provider’s payment id */
+                    id: string;
+                    status: string;
+                    lastError?: string | null;
+                };
+            };
         };
         /** Session */
         Session: {
@@ -3006,8 +3436,8 @@ export interface operations {
                 limit?: number;
                 /** @description Keyset pagination: opaque cursor */
                 cursor?: string;
-                type?: "user.created" | "user.updated" | "user.deleted" | "order.created" | "order.updated" | "order.cancelled";
-                /** @description The id of an entity that changed: `usr_…`, `ord_…` */
+                type?: "user.created" | "user.updated" | "user.deleted" | "order.created" | "order.updated" | "order.cancelled" | "payment.authorized" | "payment.captured" | "payment.failed" | "payment.voided" | "payment.refunded";
+                /** @description The id of an entity that changed: `usr_…`, `ord_…`, `pay_…` */
                 aggregateId?: string;
             };
             header?: never;
@@ -3243,6 +3673,166 @@ export interface operations {
                 };
             };
             400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    listPayments: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                /** @description Comma-separated keys, `-` for descending, `+` (or nothing) for ascending */
+                sort?: string;
+                /** @description Comma-separated fields to return */
+                fields?: string;
+                /** @description Only the payments of this order (`ord_…`) */
+                orderId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @example pay_01h455vb4pex5vsknk084sn02q */
+                            id?: string;
+                            /** @example ord_01h455vb4pex5vsknk084sn02q */
+                            orderId?: string;
+                            /** @example usr_01h455vb4pex5vsknk084sn02q */
+                            userId?: string;
+                            /** @example 99.99 */
+                            amount?: number;
+                            /**
+                             * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+                             * @example pm_card_visa
+                             */
+                            method?: string;
+                            /** @description pending → authorized → captured (→ refunded); pending → requires_action → authorized; pending or requires_action → failed; authorized (or an expired order’s late authorization) → voided */
+                            status?: "pending" | "requires_action" | "authorized" | "captured" | "failed" | "voided" | "refunded";
+                            failureReason?: ("card_declined" | "insufficient_funds" | "authentication_failed" | "provider_unavailable") | null;
+                            /** @example 99.99 */
+                            refunded?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            createdAt?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            updatedAt?: string;
+                        }[];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    receivePaymentWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `t=…,v1=…` */
+                "armature-signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400V1"];
+            409: components["responses"]["Error409V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    getPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `pay_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV1"];
+                };
+            };
             401: components["responses"]["Error401V1"];
             404: components["responses"]["Error404V1"];
             429: components["responses"]["Error429V1"];
@@ -3543,7 +4133,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
                 /** @description A durable consumer (usually the consuming service’s name) */
                 consumer: string;
                 /** @description An `evt_…` id */
@@ -3616,7 +4206,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
                 /** @description A durable consumer (usually the consuming service’s name) */
                 consumer: string;
                 /** @description An `evt_…` id */
@@ -3655,7 +4245,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
                 /** @description A durable consumer (usually the consuming service’s name) */
                 consumer: string;
                 /** @description An `evt_…` id */
@@ -3721,7 +4311,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
             };
             cookie?: never;
         };
@@ -5062,8 +5652,8 @@ export interface operations {
                 limit?: number;
                 /** @description Keyset pagination: opaque cursor */
                 cursor?: string;
-                type?: "user.created" | "user.updated" | "user.deleted" | "order.created" | "order.updated" | "order.cancelled";
-                /** @description The id of an entity that changed: `usr_…`, `ord_…` */
+                type?: "user.created" | "user.updated" | "user.deleted" | "order.created" | "order.updated" | "order.cancelled" | "payment.authorized" | "payment.captured" | "payment.failed" | "payment.voided" | "payment.refunded";
+                /** @description The id of an entity that changed: `usr_…`, `ord_…`, `pay_…` */
                 aggregateId?: string;
             };
             header?: never;
@@ -5289,6 +5879,168 @@ export interface operations {
                 };
             };
             400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    listPaymentsV2: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                /** @description Comma-separated keys, `-` for descending, `+` (or nothing) for ascending */
+                sort?: string;
+                /** @description Comma-separated fields to return */
+                fields?: string;
+                /** @description Only the payments of this order (`ord_…`) */
+                orderId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @example pay_01h455vb4pex5vsknk084sn02q */
+                            id?: string;
+                            /** @example ord_01h455vb4pex5vsknk084sn02q */
+                            orderId?: string;
+                            /** @example usr_01h455vb4pex5vsknk084sn02q */
+                            userId?: string;
+                            amount?: {
+                                /** @example 9999 */
+                                amount: number;
+                                /** @example USD */
+                                currency: string;
+                            };
+                            /**
+                             * @description A payment method of the provider (`pm_…`). The simulator knows `pm_card_visa` (succeeds), `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds` (declined), `pm_card_authenticationRequired` (succeeds after an asynchronous confirmation) and `pm_card_providerTimeout` (the provider does not answer)
+                             * @example pm_card_visa
+                             */
+                            method?: string;
+                            /** @description pending → authorized → captured (→ refunded); pending → requires_action → authorized; pending or requires_action → failed; authorized (or an expired order’s late authorization) → voided */
+                            status?: "pending" | "requires_action" | "authorized" | "captured" | "failed" | "voided" | "refunded";
+                            failureReason?: ("card_declined" | "insufficient_funds" | "authentication_failed" | "provider_unavailable") | null;
+                            refunded?: {
+                                /** @example 9999 */
+                                amount: number;
+                                /** @example USD */
+                                currency: string;
+                            };
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            createdAt?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            updatedAt?: string;
+                        }[];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    receivePaymentWebhookV2: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `t=…,v1=…` */
+                "armature-signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    getPaymentV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `pay_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV2"];
+                };
+            };
             401: components["responses"]["Error401"];
             404: components["responses"]["Error404"];
             429: components["responses"]["Error429"];
@@ -5575,7 +6327,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
                 /** @description A durable consumer (usually the consuming service’s name) */
                 consumer: string;
                 /** @description An `evt_…` id */
@@ -5646,7 +6398,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
                 /** @description A durable consumer (usually the consuming service’s name) */
                 consumer: string;
                 /** @description An `evt_…` id */
@@ -5683,7 +6435,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
                 /** @description A durable consumer (usually the consuming service’s name) */
                 consumer: string;
                 /** @description An `evt_…` id */
@@ -5747,7 +6499,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The service whose consumers dead-lettered the events */
-                service: "users" | "orders";
+                service: "users" | "orders" | "payments";
             };
             cookie?: never;
         };

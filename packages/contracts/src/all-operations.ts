@@ -6,6 +6,7 @@ import { eventsOperations } from './events.ts';
 import { healthOperations } from './health.ts';
 import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
+import { paymentsOperations } from './payments.ts';
 import { productsOperations } from './products.ts';
 import { usersOperations } from './users.ts';
 
@@ -27,6 +28,7 @@ const areas: Record<string, Operation>[] = [
   ordersOperations,
   eventsOperations,
   deadLettersOperations,
+  paymentsOperations,
   // armature:new-service areas
 ];
 

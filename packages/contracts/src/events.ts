@@ -2,6 +2,16 @@ import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox
 import { displayNamePattern, ListOf, listQueryProperties, PublicId, Timestamp } from './common.ts';
 import { MoneyV2 } from './money.ts';
 import { defineOperations } from './operation.ts';
+import { OrderCancelReason } from './orders.ts';
+import {
+  PaymentAuthorizedData,
+  PaymentCapturedData,
+  PaymentFailedData,
+  PaymentId,
+  PaymentMethod,
+  PaymentRefundedData,
+  PaymentVoidedData,
+} from './payments-events.ts';
 import { serviceCatalog } from './services.ts';
 // armature:new-service event-imports
 
@@ -96,6 +106,8 @@ export const OrderCreatedData = Type.Object(
     total: MoneyV2,
     itemCount: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     items: Type.Array(OrderLine, { maxItems: 1000 }),
+    /** The method the customer pays with; absent, the order waits for payment by other means. */
+    paymentMethod: Type.Optional(PaymentMethod),
     version: AggregateVersion,
     createdAt: Timestamp,
   },
@@ -120,8 +132,11 @@ export const OrderCancelledData = Type.Object(
     orderId: OrderId,
     userId: UserId,
     previousStatus: OrderStatus,
-    /** `requested`: by the customer or an admin; `user_deleted`: the customer's account was deleted. */
-    reason: Type.Union([Type.Literal('requested'), Type.Literal('user_deleted')]),
+    /**
+     * `requested`: by the customer or an admin; `user_deleted`: the customer's account was deleted;
+     * `payment_failed`: the payment was declined; `payment_timeout`: not paid in time.
+     */
+    reason: OrderCancelReason,
     total: MoneyV2,
     /** Units put back in stock, per product. */
     restocked: Type.Array(
@@ -145,6 +160,11 @@ export const eventDataSchemas = {
   'order.created': OrderCreatedData,
   'order.updated': OrderUpdatedData,
   'order.cancelled': OrderCancelledData,
+  'payment.authorized': PaymentAuthorizedData,
+  'payment.captured': PaymentCapturedData,
+  'payment.failed': PaymentFailedData,
+  'payment.voided': PaymentVoidedData,
+  'payment.refunded': PaymentRefundedData,
   // armature:new-service event-data
 } as const satisfies Record<string, TObject>;
 
@@ -177,6 +197,11 @@ export const UserDeletedEvent = eventEnvelope('user.deleted', UserId, UserDelete
 export const OrderCreatedEvent = eventEnvelope('order.created', OrderId, OrderCreatedData);
 export const OrderUpdatedEvent = eventEnvelope('order.updated', OrderId, OrderUpdatedData);
 export const OrderCancelledEvent = eventEnvelope('order.cancelled', OrderId, OrderCancelledData);
+export const PaymentAuthorizedEvent = eventEnvelope('payment.authorized', PaymentId, PaymentAuthorizedData);
+export const PaymentCapturedEvent = eventEnvelope('payment.captured', PaymentId, PaymentCapturedData);
+export const PaymentFailedEvent = eventEnvelope('payment.failed', PaymentId, PaymentFailedData);
+export const PaymentVoidedEvent = eventEnvelope('payment.voided', PaymentId, PaymentVoidedData);
+export const PaymentRefundedEvent = eventEnvelope('payment.refunded', PaymentId, PaymentRefundedData);
 // armature:new-service event-envelopes
 
 /** Any domain event: the union of every type's envelope. */
@@ -188,6 +213,11 @@ export const DomainEvent = Type.Union(
     OrderCreatedEvent,
     OrderUpdatedEvent,
     OrderCancelledEvent,
+    PaymentAuthorizedEvent,
+    PaymentCapturedEvent,
+    PaymentFailedEvent,
+    PaymentVoidedEvent,
+    PaymentRefundedEvent,
     // armature:new-service event-union
   ],
   { $id: 'DomainEvent', title: 'DomainEvent' },

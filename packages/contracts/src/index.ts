@@ -9,6 +9,8 @@ export * from './health.ts';
 export * from './money.ts';
 export * from './operation.ts';
 export * from './orders.ts';
+export * from './payments.ts';
+export * from './payments-events.ts';
 export * from './products.ts';
 export * from './services.ts';
 export * from './users.ts';

@@ -2,6 +2,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import { IdParams, ListOf, ListQuery, listQueryProperties, PublicId, Timestamp } from './common.ts';
 import { MoneyV1, MoneyV2 } from './money.ts';
 import { defineOperations } from './operation.ts';
+import { PaymentFailureReason, PaymentMethod } from './payments-events.ts';
 import { IdempotencyHeaders, ProductId } from './products.ts';
 
 export const OrderId = PublicId('ord');
@@ -18,6 +19,33 @@ const Version = Type.Integer({
   description: 'Optimistic-locking version; send it back to change the order',
 });
 
+/** Why an order was cancelled. */
+export const OrderCancelReason = Type.Union(
+  ['requested', 'user_deleted', 'payment_failed', 'payment_timeout'].map((reason) => Type.Literal(reason)),
+);
+
+export const orderPaymentStatuses = [
+  'pending',
+  'authorized',
+  'captured',
+  'failed',
+  'voided',
+  'refunded',
+] as const;
+
+/** The order's payment as the orders service last heard of it from the payments service. */
+export const OrderPayment = Type.Object(
+  {
+    method: PaymentMethod,
+    status: Type.Union(
+      orderPaymentStatuses.map((status) => Type.Literal(status)),
+      { description: 'pending → authorized → captured (→ refunded); pending → failed; authorized → voided' },
+    ),
+    failureReason: Type.Union([PaymentFailureReason, Type.Null()]),
+  },
+  { additionalProperties: false, $id: 'OrderPayment', title: 'OrderPayment' },
+);
+
 const orderProperties = (money: TSchema) => ({
   id: OrderId,
   userId: PublicId('usr'),
@@ -25,6 +53,10 @@ const orderProperties = (money: TSchema) => ({
   total: money,
   itemCount: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Units ordered' }),
   note: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
+  /** `null` for an order checked out without a payment method (paid by other means). */
+  payment: Type.Union([OrderPayment, Type.Null()]),
+  /** Why a cancelled order was cancelled; `null` otherwise. */
+  cancelReason: Type.Union([OrderCancelReason, Type.Null()]),
   version: Version,
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -61,7 +93,10 @@ export const OrderItemV1 = orderItem(MoneyV1, 'OrderItemV1');
 export const OrderItemV2 = orderItem(MoneyV2, 'OrderItemV2');
 
 export const CheckoutInput = Type.Object(
-  { note: Type.Optional(Type.String({ maxLength: 500, description: 'A note kept with the order' })) },
+  {
+    note: Type.Optional(Type.String({ maxLength: 500, description: 'A note kept with the order' })),
+    paymentMethod: Type.Optional(PaymentMethod),
+  },
   { additionalProperties: false, $id: 'CheckoutInput', title: 'CheckoutInput' },
 );
 
@@ -81,6 +116,8 @@ export const orderFields = [
   'total',
   'itemCount',
   'note',
+  'payment',
+  'cancelReason',
   'version',
   'createdAt',
   'updatedAt',

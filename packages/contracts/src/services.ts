@@ -17,6 +17,11 @@ export const serviceCatalog = [
     port: 8082,
     events: { typePrefix: 'order', idPrefix: 'ord' },
   },
+  {
+    name: 'payments',
+    port: 8083,
+    events: { typePrefix: 'payment', idPrefix: 'pay' },
+  },
   // armature:new-service catalog
 ] as const;
 

@@ -16,6 +16,10 @@ export const errorCodes = {
     status: 401,
     message: 'The code is wrong, was already used, or the sign-in has expired',
   },
+  INVALID_WEBHOOK_SIGNATURE: {
+    status: 400,
+    message: 'The webhook signature is missing, invalid or too old',
+  },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, expired or revoked' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first' },
@@ -27,6 +31,7 @@ export const errorCodes = {
   VERSION_CONFLICT: { status: 409, message: 'The resource was changed by someone else; reload and retry' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'This Idempotency-Key was used with a different request' },
   EMAIL_ALREADY_VERIFIED: { status: 409, message: 'This email address is already verified' },
+  WEBHOOK_REPLAYED: { status: 409, message: 'This webhook event was already received' },
   CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
   PRECONDITION_FAILED: { status: 412, message: 'The precondition given in the request failed' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },

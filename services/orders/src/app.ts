@@ -4,8 +4,10 @@ import { CustomerCheck } from './clients/customer-check.ts';
 import type { OrdersConfig } from './config.ts';
 import { DeletedCustomers } from './db/customers.ts';
 import { migrationsFolder } from './db/migrations.ts';
+import { expireUnpaidOrders } from './db/payment-outcomes.ts';
 import type { OrdersDatabase } from './db/schema.ts';
 import { usersEventsConsumer } from './events/handled/consumer.ts';
+import { paymentsEventsConsumer } from './events/handled/payments.ts';
 import { registerCartRoutes } from './http/cart.ts';
 import { registerOrderRoutes } from './http/orders.ts';
 import { registerProductRoutes } from './http/products.ts';
@@ -45,8 +47,28 @@ export const ordersService = defineService<OrdersDatabase, OrdersConfig, OrdersC
     registerCartRoutes(app, context);
     registerOrderRoutes(app, context);
   },
-  consumers: ({ cache, log }, { deletedCustomers }) => [usersEventsConsumer(cache, log, deletedCustomers)],
+  consumers: ({ cache, log }, { deletedCustomers }) => [
+    usersEventsConsumer(cache, log, deletedCustomers),
+    paymentsEventsConsumer(cache, log),
+  ],
+  // Orders checked out with a payment method and not paid in time are cancelled, stock returned.
+  ready: ({ app, db, cache, config }) => {
+    const sweep = setInterval(() => {
+      expireUnpaidOrders(db, config.paymentTimeoutSeconds)
+        .then(({ products }) =>
+          products.length > 0 ? cache.invalidate(products.map((id) => `product:${id}`)) : undefined,
+        )
+        .catch((error) => app.log.warn({ err: error }, 'could not expire unpaid orders'));
+    }, expirySweepMs(config.paymentTimeoutSeconds));
+    sweep.unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
+  },
 });
+
+/** How often unpaid orders are looked for: a tenth of the timeout, between 250 ms and a minute. */
+function expirySweepMs(timeoutSeconds: number): number {
+  return Math.min(60_000, Math.max(250, timeoutSeconds * 100));
+}
 
 export interface OrdersDependencies {
   /** Verifies access tokens; by default against the users service's JWKS. */

@@ -6,6 +6,8 @@ export interface OrdersConfig extends ServiceConfig {
   usersServiceUrls: string[];
   /** ISO 4217 currency every price is kept in. */
   currency: string;
+  /** `ORDER_PAYMENT_TIMEOUT` (seconds): an order checked out with a payment method and not paid by then is cancelled. */
+  paymentTimeoutSeconds: number;
   /** The call to the users service confirming a customer before checkout. */
   customerCheck: {
     timeoutMs: number;
@@ -24,6 +26,7 @@ export function readOrdersConfig(env: Env = process.env): OrdersConfig {
     ...service,
     usersServiceUrls: service.serviceUrls.users!,
     currency: readCurrency(env, 'ORDERS_CURRENCY', 'USD'),
+    paymentTimeoutSeconds: readInt(env, 'ORDER_PAYMENT_TIMEOUT', 900, { min: 1, max: 7 * 86_400 }),
     customerCheck: {
       timeoutMs: readInt(env, 'CUSTOMER_CHECK_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
       failureThreshold: readInt(env, 'CUSTOMER_CHECK_BREAKER_FAILURES', 5, { min: 1, max: 1000 }),

@@ -14,6 +14,8 @@ import type { CustomerStatus, OrderRow, OrdersDatabase } from './schema.ts';
 export interface CheckoutRequest {
   userId: string;
   note: string | null;
+  /** The provider's payment method (`pm_…`); null: the order waits for payment by other means. */
+  paymentMethod: string | null;
   idempotency?: IdempotencyClaim;
   /** Told which products the order takes stock from (their cached copies are dropped after the commit). */
   onStockTaken?: (productIds: string[]) => void;
@@ -30,16 +32,12 @@ export async function checkout(
   db: Kysely<OrdersDatabase>,
   request: CheckoutRequest,
 ): Promise<IdempotentOutcome<OrderRow>> {
-  return idempotent(db, request.idempotency, (trx) =>
-    placeOrder(trx, request.userId, request.note, request.onStockTaken),
-  );
+  return idempotent(db, request.idempotency, (trx) => placeOrder(trx, request));
 }
 
 async function placeOrder(
   trx: Transaction<OrdersDatabase>,
-  userId: string,
-  note: string | null,
-  onStockTaken?: (productIds: string[]) => void,
+  { userId, note, paymentMethod, onStockTaken }: CheckoutRequest,
 ): Promise<OrderRow> {
   // The two statements are PL/pgSQL functions (migration 0002) so their plans are cached. The
   // first also share-locks the user's row in the customers projection: a `user.deleted` being
@@ -57,13 +55,15 @@ async function placeOrder(
   onStockTaken?.(lines.map((line) => line.productId));
   const id = newUuid();
   // The order.created event rides in the same statement (a CTE): no extra round trip.
-  const { statement: event } = eventsInsert([orderCreated({ id, userId, createdAt: new Date() }, plan)]);
+  const { statement: event } = eventsInsert([
+    orderCreated({ id, userId, paymentMethod, createdAt: new Date() }, plan),
+  ]);
   const { rows } = await sql<OrderRow>`
     with placed as (
       select * from place_order(
         ${id}, ${userId}, ${plan.totalAmount}, ${plan.currency}, ${plan.itemCount}, ${note},
         ${lines.map((line) => line.productId)}, ${lines.map((line) => line.quantity)},
-        ${lines.map((line) => line.unitAmount)}, ${lines.map((line) => line.name)}
+        ${lines.map((line) => line.unitAmount)}, ${lines.map((line) => line.name)}, ${paymentMethod}
       )
     ), event as (${event})
     select * from placed`.execute(trx);

@@ -85,7 +85,8 @@ export interface StatusChange {
 export async function changeOrderStatus(db: Db, change: StatusChange): Promise<OrderRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<ChangedOrder>`
-      update orders o set status = ${change.status}, version = o.version + 1, updated_at = now()
+      update orders o set status = ${change.status}, version = o.version + 1, updated_at = now(),
+        cancel_reason = case when ${change.status} = 'cancelled' then 'requested' else o.cancel_reason end
       from (select id, status from orders where id = ${change.id} for update) previous
       where o.id = previous.id and o.version = ${change.version}
       returning o.*, previous.status as previous_status`.execute(trx);
@@ -101,13 +102,13 @@ export async function changeOrderStatus(db: Db, change: StatusChange): Promise<O
   });
 }
 
-type ChangedOrder = OrderRow & { previous_status: OrderStatus };
+export type ChangedOrder = OrderRow & { previous_status: OrderStatus };
 
 /**
  * Gives the units of these orders back to stock (products locked in id order, like checkout) and
  * returns what went back, per order and product.
  */
-async function restock(
+export async function restock(
   trx: Transaction<OrdersDatabase>,
   orderIds: string[],
 ): Promise<Array<{ orderId: string; productId: string; quantity: number }>> {
@@ -142,7 +143,8 @@ export async function cancelOpenOrdersOfUser(
 ): Promise<{ cancelled: OrderRow[]; restockedProducts: string[] }> {
   await trx.deleteFrom('cart_items').where('user_id', '=', userId).execute();
   const { rows } = await sql<ChangedOrder>`
-    update orders o set status = 'cancelled', version = o.version + 1, updated_at = now()
+    update orders o set status = 'cancelled', version = o.version + 1, updated_at = now(),
+      cancel_reason = 'user_deleted'
     from (
       select id, status from orders
       where user_id = ${userId} and status in ('pending', 'paid')

@@ -53,10 +53,18 @@ export interface OrdersTable {
   currency: string;
   item_count: number;
   note: string | null;
+  /** The method chosen at checkout; null: paid by other means (an admin marks it paid). */
+  payment_method: string | null;
+  payment_status: PaymentStatus | null;
+  payment_failure_reason: string | null;
+  cancel_reason: CancelReason | null;
   version: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
+
+export type PaymentStatus = 'pending' | 'authorized' | 'captured' | 'failed' | 'voided' | 'refunded';
+export type CancelReason = 'requested' | 'user_deleted' | 'payment_failed' | 'payment_timeout';
 
 export interface OrderItemsTable {
   order_id: string;

@@ -13,7 +13,8 @@ export type TransitionVerdict = 'allowed' | 'invalid' | 'forbidden';
 
 /**
  * Whether `actor` may move an order from `from` to `to`: a move the lifecycle lacks is invalid for
- * everyone; a member may only cancel their own pending order, admins make every other move.
+ * everyone; a member may only cancel their own order before it ships (a paid one is refunded),
+ * admins make every other move.
  */
 export function judgeTransition(
   from: OrderStatus,
@@ -22,7 +23,7 @@ export function judgeTransition(
 ): TransitionVerdict {
   if (!next[from].includes(to)) return 'invalid';
   if (actor.isAdmin) return 'allowed';
-  return from === 'pending' && to === 'cancelled' ? 'allowed' : 'forbidden';
+  return (from === 'pending' || from === 'paid') && to === 'cancelled' ? 'allowed' : 'forbidden';
 }
 
 /** Whether moving into `to` gives the order's units back to stock. */

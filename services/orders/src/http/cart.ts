@@ -9,8 +9,8 @@ import {
   targetUserId,
   toPublicId,
 } from '@armature/platform';
+import { moneyView } from '@armature/platform/money';
 import { type CartContents, readCart, removeCartItem, setCartItem } from '../db/carts.ts';
-import { moneyView } from '../domain/money.ts';
 import type { OrdersContext } from './routes.ts';
 
 export function cartView(cart: CartContents, userId: string, currency: string, version: ApiVersion) {

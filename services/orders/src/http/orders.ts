@@ -1,4 +1,10 @@
-import { type ApiVersion, orderFields, orderSortKeys, ordersOperations } from '@armature/contracts';
+import {
+  type ApiVersion,
+  type OrderPayment,
+  orderFields,
+  orderSortKeys,
+  ordersOperations,
+} from '@armature/contracts';
 import {
   ApiError,
   type App,
@@ -17,6 +23,8 @@ import {
   toPublicId,
 } from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
+import { amountFromVersion, moneyView } from '@armature/platform/money';
+import type { Static } from '@sinclair/typebox';
 import { checkout } from '../db/checkout.ts';
 import {
   changeOrderStatus,
@@ -28,7 +36,6 @@ import {
 } from '../db/orders.ts';
 import type { OrderItemRow, OrderRow, OrderStatus } from '../db/schema.ts';
 import { CartEmptyError, MixedCurrenciesError, OutOfStockError } from '../domain/checkout.ts';
-import { amountFromVersion, moneyView } from '../domain/money.ts';
 import { judgeTransition, returnsStock } from '../domain/order-lifecycle.ts';
 import { routeUser } from './cart.ts';
 import type { OrdersContext } from './routes.ts';
@@ -64,11 +71,22 @@ export function orderView(row: OrderRow, version: ApiVersion) {
     total: moneyView(row.total_amount, row.currency, version),
     itemCount: row.item_count,
     note: row.note,
+    payment:
+      row.payment_method && row.payment_status
+        ? {
+            method: row.payment_method,
+            status: row.payment_status,
+            failureReason: row.payment_failure_reason as OrderPaymentFailure | null,
+          }
+        : null,
+    cancelReason: row.cancel_reason,
     version: row.version,
     createdAt: isoTimestamp(row.created_at),
     updatedAt: isoTimestamp(row.updated_at),
   };
 }
+
+type OrderPaymentFailure = NonNullable<Static<typeof OrderPayment>['failureReason']>;
 
 function orderItemView(row: OrderItemRow, currency: string, version: ApiVersion) {
   return {
@@ -157,14 +175,20 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
       const userId = routeUser(request);
       await customers.assertActive(userId, request.headers.authorization);
       const note = request.body.note ?? null;
-      const idempotency = idempotencyClaim(request, 'checkout', [userId, note]);
+      const paymentMethod = request.body.paymentMethod ?? null;
+      // Without a method the fingerprint is what it always was, so keys stored before still match.
+      const idempotency = idempotencyClaim(
+        request,
+        'checkout',
+        paymentMethod ? [userId, note, paymentMethod] : [userId, note],
+      );
       let outcome: Awaited<ReturnType<typeof checkout>>;
       let taken: string[] = [];
       const onStockTaken = (productIds: string[]) => {
         taken = productIds;
       };
       try {
-        outcome = await checkout(db, { userId, note, idempotency, onStockTaken });
+        outcome = await checkout(db, { userId, note, paymentMethod, idempotency, onStockTaken });
       } catch (error) {
         throw checkoutRefusal(error);
       }

@@ -13,6 +13,7 @@ import {
   toPublicId,
 } from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
+import { amountFromVersion, minorUnits, moneyView } from '@armature/platform/money';
 import mergePatch from 'json-merge-patch';
 import {
   changeProduct,
@@ -25,7 +26,6 @@ import {
   softDeleteProduct,
 } from '../db/products.ts';
 import type { ProductRow } from '../db/schema.ts';
-import { amountFromVersion, minorUnits, moneyView } from '../domain/money.ts';
 import type { OrdersContext } from './routes.ts';
 
 type Price = number | { amount: number; currency: string };

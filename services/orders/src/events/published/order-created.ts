@@ -4,7 +4,7 @@ import type { OrderPlan } from '../../domain/checkout.ts';
 
 /** `order.created`: a checkout placed an order (pending), with the unit prices it captured. */
 export function orderCreated(
-  order: { id: string; userId: string; createdAt: Date },
+  order: { id: string; userId: string; paymentMethod: string | null; createdAt: Date },
   plan: OrderPlan,
 ): EventInput<'order.created', EventData<'order.created'>> {
   const orderId = toPublicId('order', order.id);
@@ -23,6 +23,7 @@ export function orderCreated(
         quantity: line.quantity,
         unitPrice: { amount: line.unitAmount, currency: plan.currency },
       })),
+      ...(order.paymentMethod ? { paymentMethod: order.paymentMethod } : {}),
       version: 1,
       createdAt: isoTimestamp(order.createdAt),
     },

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import type { ServiceModule } from '@armature/platform/kit/index';
+import { startPaymentsService } from './app.ts';
+import { type PaymentsConfig, readPaymentsConfig } from './config.ts';
+import { migrationsFolder } from './db/migrations.ts';
+
+export {
+  type PaymentsDependencies,
+  type PaymentsService,
+  paymentsService,
+  startPaymentsService,
+} from './app.ts';
+export { type PaymentsConfig, readPaymentsConfig } from './config.ts';
+export { type Simulator, startSimulator } from './simulator/simulator.ts';
+
+/** How the launchers find this service (see `serviceCatalog` in the contract). */
+export const service: ServiceModule<PaymentsConfig> = {
+  name: 'payments',
+  readConfig: readPaymentsConfig,
+  start: (config) => startPaymentsService(config),
+  migrationsFolder,
+  main: fileURLToPath(new URL('./main.ts', import.meta.url)),
+};
