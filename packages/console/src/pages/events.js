@@ -1,16 +1,8 @@
 import { serviceNames } from '@armature/contracts/services';
 import { useEffect, useState } from 'preact/hooks';
+import { eventTypes } from '../event-types.ts';
 import { html } from '../html.js';
 import { api } from '../session.js';
-
-const eventTypes = [
-  'user.created',
-  'user.updated',
-  'user.deleted',
-  'order.created',
-  'order.updated',
-  'order.cancelled',
-];
 
 function RecentEvents() {
   const [type, setType] = useState(eventTypes[0]);
