@@ -4,8 +4,8 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 
-/** The console's build (`npm run build -w @armature/console`, run by `npm ci`). */
-const distFolder = fileURLToPath(new URL('.', import.meta.resolve('@armature/console/dist/index.html')));
+/** The console's build (`npm run build -w @armature/console`, run by `npm ci`); it may be missing. */
+const distFolder = fileURLToPath(new URL('dist/', import.meta.resolve('@armature/console/package.json')));
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
