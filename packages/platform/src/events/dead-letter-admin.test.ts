@@ -8,6 +8,7 @@ const event: EventEnvelope = {
   type: 'user.created',
   aggregateId: 'usr_01h455vb4pex5vsknk084sn02q',
   timestamp: '2024-01-15T10:30:00Z',
+  version: 1,
   data: {},
 };
 
