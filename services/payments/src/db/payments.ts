@@ -134,8 +134,6 @@ export interface Move {
   providerPaymentId?: string;
   failureReason?: string;
   refund?: { amount: number; providerRefundId: string };
-  /** Announce the new state (false for an authorization of an order already cancelled: it is voided next). */
-  announce?: boolean;
 }
 
 /**
@@ -184,7 +182,8 @@ export async function applyMove(trx: Trx, current: PaymentRow, move: Move): Prom
       })
       .execute();
   }
-  const event = move.announce === false ? undefined : paymentEvent(row);
+  // An authorization for an order already cancelled is not announced: it is voided next.
+  const event = move.to === 'authorized' && current.order_cancelled ? undefined : paymentEvent(row);
   if (event) await appendEvent(trx, event);
   return row;
 }

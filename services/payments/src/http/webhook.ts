@@ -54,7 +54,7 @@ export function registerWebhookRoute(
         const payment = await paymentByProviderId(trx, event.data.object.id);
         if (!payment) throw new ApiError('NOT_FOUND', { message: 'No payment has this provider id yet' });
         if (event.type === 'payment_intent.amount_capturable_updated') {
-          await applyMove(trx, payment, { to: 'authorized', announce: !payment.order_cancelled });
+          await applyMove(trx, payment, { to: 'authorized' });
         } else if (event.type === 'payment_intent.payment_failed') {
           await applyMove(trx, payment, { to: 'failed', failureReason: 'authentication_failed' });
         }
