@@ -10,6 +10,7 @@ COPY packages/contracts/package.json packages/contracts/
 COPY packages/platform/package.json packages/platform/
 COPY packages/cli/package.json packages/cli/
 COPY packages/client/package.json packages/client/
+COPY packages/console/package.json packages/console/
 COPY services/gateway/package.json services/gateway/
 COPY services/users/package.json services/users/
 COPY services/orders/package.json services/orders/
@@ -22,6 +23,16 @@ COPY bench/package.json bench/
 # dependency is not needed here.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
+# The console's single page, built with Vite (a development dependency) in a stage of its own.
+FROM node:24-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages ./packages
+COPY services ./services
+COPY test/e2e/package.json test/e2e/
+COPY bench/package.json bench/
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm run build -w @armature/console
+
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     DATA_DIR=/data \
@@ -32,6 +43,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY packages ./packages
 COPY services ./services
+COPY --from=console /app/packages/console/dist ./packages/console/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080

@@ -469,6 +469,78 @@ export interface paths {
         patch: operations["updateProduct"];
         trace?: never;
     };
+    "/v1/services/{service}/consumers/{consumer}/dead-letters/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One dead letter (admin): its envelope and last error
+         * @deprecated
+         * @description Requires an admin’s access token.
+         */
+        get: operations["getDeadLetter"];
+        put?: never;
+        post?: never;
+        /**
+         * Discard a dead letter (admin, audited): the event is never delivered to that consumer
+         * @deprecated
+         * @description Requires an admin’s access token.
+         */
+        delete: operations["discardDeadLetter"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/services/{service}/consumers/{consumer}/dead-letters/{id}/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a dead letter (admin, audited): deliver it to its consumer once more, now
+         * @deprecated
+         * @description The consumer handles the event in one transaction with its inbox, as for a delivery, so the effect happens once however often it is replayed. On success the dead letter is removed (a second replay is a 404). When the handler fails again the dead letter stays, with the new error and one more attempt, and the answer is a 422 `REPLAY_FAILED` carrying that error.
+         *
+         *     Requires an admin’s access token.
+         */
+        post: operations["replayDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/services/{service}/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A service's dead letters (admin), newest first
+         * @deprecated
+         * @description The events the named service’s consumers gave up on, with the last error. Filter by `consumer` and `type`. Offset (`page`) or keyset (`cursor`) pagination. The gateway routes the request to the service named in the path.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;
@@ -1114,6 +1186,74 @@ export interface paths {
          * @description Requires an admin’s access token.
          */
         patch: operations["updateProductV2"];
+        trace?: never;
+    };
+    "/v2/services/{service}/consumers/{consumer}/dead-letters/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One dead letter (admin): its envelope and last error
+         * @description Requires an admin’s access token.
+         */
+        get: operations["getDeadLetterV2"];
+        put?: never;
+        post?: never;
+        /**
+         * Discard a dead letter (admin, audited): the event is never delivered to that consumer
+         * @description Requires an admin’s access token.
+         */
+        delete: operations["discardDeadLetterV2"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/services/{service}/consumers/{consumer}/dead-letters/{id}/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a dead letter (admin, audited): deliver it to its consumer once more, now
+         * @description The consumer handles the event in one transaction with its inbox, as for a delivery, so the effect happens once however often it is replayed. On success the dead letter is removed (a second replay is a 404). When the handler fails again the dead letter stays, with the new error and one more attempt, and the answer is a 422 `REPLAY_FAILED` carrying that error.
+         *
+         *     Requires an admin’s access token.
+         */
+        post: operations["replayDeadLetterV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/services/{service}/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A service's dead letters (admin), newest first
+         * @description The events the named service’s consumers gave up on, with the last error. Filter by `consumer` and `type`. Offset (`page`) or keyset (`cursor`) pagination. The gateway routes the request to the service named in the path.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["listDeadLettersV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v2/users": {
@@ -3987,6 +4127,263 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    getDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer: string;
+                /** @description An `evt_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example evt_01h455vb4pex5vsknk084sn02q */
+                        id: string;
+                        service: string;
+                        /**
+                         * @description A durable consumer (usually the consuming service’s name)
+                         * @example orders
+                         */
+                        consumer: string;
+                        /** DeadLetterEnvelope */
+                        event: {
+                            /** @example evt_01h455vb4pex5vsknk084sn02q */
+                            id: string;
+                            type: string;
+                            aggregateId: string;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            timestamp: string;
+                            version?: number;
+                            traceparent?: string;
+                            /** @description The event's data, as published */
+                            data: unknown;
+                        };
+                        attempts: number;
+                        lastError: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        deadLetteredAt: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    discardDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer: string;
+                /** @description An `evt_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    replayDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer: string;
+                /** @description An `evt_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A durable consumer (usually the consuming service’s name)
+                         * @example orders
+                         */
+                        consumer: string;
+                        /** @example evt_01h455vb4pex5vsknk084sn02q */
+                        eventId: string;
+                        outcome: "handled" | "duplicate" | "skipped";
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        replayedAt: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            422: components["responses"]["Error422V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer?: string;
+                type?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @example evt_01h455vb4pex5vsknk084sn02q */
+                            id: string;
+                            service: string;
+                            /**
+                             * @description A durable consumer (usually the consuming service’s name)
+                             * @example orders
+                             */
+                            consumer: string;
+                            /** DeadLetterEnvelope */
+                            event: {
+                                /** @example evt_01h455vb4pex5vsknk084sn02q */
+                                id: string;
+                                type: string;
+                                aggregateId: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2024-01-15T10:30:00Z
+                                 */
+                                timestamp: string;
+                                version?: number;
+                                traceparent?: string;
+                                /** @description The event's data, as published */
+                                data: unknown;
+                            };
+                            attempts: number;
+                            lastError: string;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            deadLetteredAt: string;
+                        }[];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -5917,6 +6314,255 @@ export interface operations {
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    getDeadLetterV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer: string;
+                /** @description An `evt_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example evt_01h455vb4pex5vsknk084sn02q */
+                        id: string;
+                        service: string;
+                        /**
+                         * @description A durable consumer (usually the consuming service’s name)
+                         * @example orders
+                         */
+                        consumer: string;
+                        /** DeadLetterEnvelope */
+                        event: {
+                            /** @example evt_01h455vb4pex5vsknk084sn02q */
+                            id: string;
+                            type: string;
+                            aggregateId: string;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            timestamp: string;
+                            version?: number;
+                            traceparent?: string;
+                            /** @description The event's data, as published */
+                            data: unknown;
+                        };
+                        attempts: number;
+                        lastError: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        deadLetteredAt: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    discardDeadLetterV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer: string;
+                /** @description An `evt_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    replayDeadLetterV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer: string;
+                /** @description An `evt_…` id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A durable consumer (usually the consuming service’s name)
+                         * @example orders
+                         */
+                        consumer: string;
+                        /** @example evt_01h455vb4pex5vsknk084sn02q */
+                        eventId: string;
+                        outcome: "handled" | "duplicate" | "skipped";
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        replayedAt: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    listDeadLettersV2: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                /** @description A durable consumer (usually the consuming service’s name) */
+                consumer?: string;
+                type?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The service whose consumers dead-lettered the events */
+                service: "users" | "orders" | "payments";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @example evt_01h455vb4pex5vsknk084sn02q */
+                            id: string;
+                            service: string;
+                            /**
+                             * @description A durable consumer (usually the consuming service’s name)
+                             * @example orders
+                             */
+                            consumer: string;
+                            /** DeadLetterEnvelope */
+                            event: {
+                                /** @example evt_01h455vb4pex5vsknk084sn02q */
+                                id: string;
+                                type: string;
+                                aggregateId: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2024-01-15T10:30:00Z
+                                 */
+                                timestamp: string;
+                                version?: number;
+                                traceparent?: string;
+                                /** @description The event's data, as published */
+                                data: unknown;
+                            };
+                            attempts: number;
+                            lastError: string;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            deadLetteredAt: string;
+                        }[];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             502: components["responses"]["Error502"];

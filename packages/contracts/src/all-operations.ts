@@ -1,6 +1,7 @@
 import { accountsOperations, mfaOperations } from './accounts.ts';
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
+import { deadLettersOperations } from './dead-letters.ts';
 import { eventsOperations } from './events.ts';
 import { healthOperations } from './health.ts';
 import type { Operation } from './operation.ts';
@@ -26,6 +27,7 @@ const areas: Record<string, Operation>[] = [
   cartsOperations,
   ordersOperations,
   eventsOperations,
+  deadLettersOperations,
   paymentsOperations,
   // armature:new-service areas
 ];

@@ -3,6 +3,7 @@ export * from './all-operations.ts';
 export * from './auth.ts';
 export * from './carts.ts';
 export * from './common.ts';
+export * from './dead-letters.ts';
 export * from './events.ts';
 export * from './health.ts';
 export * from './money.ts';

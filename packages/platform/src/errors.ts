@@ -39,6 +39,7 @@ export const errorCodes = {
   CART_EMPTY: { status: 422, message: 'The cart is empty' },
   INSUFFICIENT_STOCK: { status: 422, message: 'Not enough stock for some products' },
   INVALID_TRANSITION: { status: 422, message: 'This status change is not allowed' },
+  REPLAY_FAILED: { status: 422, message: 'The consumer failed to handle the replayed event' },
   UNPROCESSABLE: { status: 422, message: 'The request is valid but cannot be processed' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
   INTERNAL_ERROR: { status: 500, message: 'An internal error occurred' },

@@ -3,6 +3,7 @@ import { MemoryTokenBuckets, RedisTokenBuckets } from '@armature/platform/rate-l
 import { Redis } from 'ioredis';
 import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
+import { consoleStatic } from './console/static.ts';
 import { docs } from './docs.ts';
 import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
 import { usersJwks } from './jwks.ts';
@@ -73,6 +74,7 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
   });
   await app.register(apiRoutes, { upstreams, metrics });
   await app.register(docs);
+  await app.register(consoleStatic);
 
   upstreams.startHealthChecks();
   return listen(app, { host: config.host, port: config.port });

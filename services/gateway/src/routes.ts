@@ -64,7 +64,14 @@ function entryOf(path: string): PathEntry | undefined {
  */
 export function ownerOf(path: string, query: Record<string, unknown> = {}): Upstream | undefined {
   if (path === '/events') return eventsOwner(query);
-  return entryOf(path)?.owner;
+  const entry = entryOf(path);
+  // `/services/{service}/…` (dead letters) belongs to the service its path names.
+  if (entry && path.startsWith('/services/')) return serviceNamed(path.split('/')[2]) ?? entry.owner;
+  return entry?.owner;
+}
+
+function serviceNamed(name: string | undefined): Upstream | undefined {
+  return serviceCatalog.find((entry) => entry.name === name)?.name;
 }
 
 /** Who may call this route, as the contract says; undefined for a route it does not declare. */

@@ -1,3 +1,4 @@
+import { type DeadLetterStore, deadLetterId, type StoredDeadLetter } from './dead-letters.ts';
 import { type EventEnvelope, PoisonEventError } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
@@ -69,6 +70,26 @@ interface Durable {
 export class InProcessBus implements EventTransport {
   readonly kind = 'in-process' as const;
   readonly deadLetters: DeadLetter[] = [];
+  /** The dead letters as the admin operations see them (list, replay, discard). */
+  readonly deadLetterStore: DeadLetterStore = {
+    list: async (consumers) =>
+      this.deadLetters
+        .filter((deadLetter) => consumers.includes(deadLetter.durable))
+        .map((deadLetter) => storedOf(deadLetter)),
+    remove: async (stored) => {
+      const index = this.deadLetters.findIndex((deadLetter) => storedOf(deadLetter).id === stored.id);
+      if (index === -1) return false;
+      this.deadLetters.splice(index, 1);
+      return true;
+    },
+    update: async (stored, change) => {
+      const found = this.deadLetters.find((deadLetter) => storedOf(deadLetter).id === stored.id);
+      if (found) {
+        found.attempts = change.attempts;
+        found.error = change.error;
+      }
+    },
+  };
 
   readonly #log: EventLog;
   readonly #metrics?: EventMetrics;
@@ -289,6 +310,17 @@ export class InProcessBus implements EventTransport {
   }
 }
 
+function storedOf(deadLetter: DeadLetter): StoredDeadLetter {
+  return {
+    id: deadLetterId(deadLetter.durable, deadLetter.event.id),
+    consumer: deadLetter.durable,
+    event: deadLetter.event,
+    attempts: deadLetter.attempts,
+    error: deadLetter.error,
+    at: deadLetter.at,
+  };
+}
+
 /**
  * In embedded mode the services of one process share one bus per stream name: the users service
  * publishes on it and the orders service consumes from it. Each caller gets its own handle; closing
@@ -309,6 +341,7 @@ export function sharedInProcessBus(stream: string, options: InProcessBusOptions 
   return {
     kind: 'in-process',
     publish: (events) => bus.publish(events),
+    deadLetterStore: bus.deadLetterStore,
     async subscribe(options) {
       const subscription = await bus.subscribe(options);
       subscriptions.add(subscription);

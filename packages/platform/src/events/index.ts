@@ -1,5 +1,7 @@
 export * from './config.ts';
 export * from './consumer.ts';
+export * from './dead-letter-admin.ts';
+export * from './dead-letters.ts';
 export * from './envelope.ts';
 export * from './event-log.ts';
 export * from './in-process-bus.ts';

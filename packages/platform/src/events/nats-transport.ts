@@ -9,9 +9,11 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { DeadLetterStore } from './dead-letters.ts';
 import { type EventEnvelope, encodeEvent, subjectOf } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
+import { natsDeadLetterStore } from './nats-dead-letters.ts';
 import { isApiError, messageOf, redact } from './nats-helpers.ts';
 import { NatsSubscription } from './nats-subscription.ts';
 import {
@@ -65,6 +67,7 @@ export class NatsTransport implements EventTransport {
   #wakeConnectLoop?: () => void;
   readonly #connecting: Promise<void>;
   readonly #subscriptions = new Set<NatsSubscription>();
+  readonly deadLetterStore: DeadLetterStore = natsDeadLetterStore(this);
 
   constructor(options: NatsTransportOptions) {
     this.#options = options;

@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
 import type { App } from '../server.ts';
 import type { EventsConfig } from './config.ts';
-import { type ConsumerDefinition, startConsumer } from './consumer.ts';
+import { type ConsumerDefinition, inboxHandler, startConsumer } from './consumer.ts';
+import { DeadLetterAdmin } from './dead-letter-admin.ts';
 import { sharedInProcessBus } from './in-process-bus.ts';
 import type { EventLog } from './log.ts';
 import { EventMetrics } from './metrics.ts';
@@ -30,6 +31,8 @@ export interface Events {
   transport: EventTransport;
   relay: OutboxRelay;
   metrics: EventMetrics;
+  /** The dead letters of this service's consumers: list, replay, discard. */
+  deadLetters: DeadLetterAdmin;
   /** Publish now what was just committed to the outbox (outside a request, e.g. a start-up task). */
   wake(): void;
 }
@@ -74,26 +77,28 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
   });
 
   const subscriptions: Subscription[] = [];
+  const replayable: { name: string; handle: ReturnType<typeof inboxHandler> }[] = [];
   for (const consumer of options.consumers ?? []) {
     const afterCommit = consumer.afterCommit;
-    subscriptions.push(
-      await startConsumer(transport, {
-        ...consumer,
-        db: options.database.db,
-        log,
-        metrics,
-        tracing: app.tracing,
-        maxDeliver: config.maxDeliver,
-        backoffMs: config.retryBackoffMs,
-        ackWaitMs: config.ackWaitMs,
-        // A handler may have written events of its own (e.g. orders cancelled): send them now.
-        afterCommit: async (event, outcome) => {
-          if (outcome === 'handled') relay.wake();
-          await afterCommit?.(event, outcome);
-        },
-      }),
-    );
+    const definition: ConsumerDefinition<DB> = {
+      ...consumer,
+      db: options.database.db,
+      log,
+      metrics,
+      tracing: app.tracing,
+      maxDeliver: config.maxDeliver,
+      backoffMs: config.retryBackoffMs,
+      ackWaitMs: config.ackWaitMs,
+      // A handler may have written events of its own (e.g. orders cancelled): send them now.
+      afterCommit: async (event, outcome) => {
+        if (outcome === 'handled') relay.wake();
+        await afterCommit?.(event, outcome);
+      },
+    };
+    subscriptions.push(await startConsumer(transport, definition));
+    replayable.push({ name: consumer.name, handle: inboxHandler(definition) });
   }
+  const deadLetters = new DeadLetterAdmin({ store: transport.deadLetterStore, consumers: replayable, log });
 
   app.health.add('bus', () => transport.check(), { critical: false });
   // Events written while handling a request carry its trace context (the gateway always sends one).
@@ -111,5 +116,5 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
   });
   relay.start();
   log.info({ transport: transport.kind, stream: config.stream }, 'events ready');
-  return { transport, relay, metrics, wake: () => relay.wake() };
+  return { transport, relay, metrics, deadLetters, wake: () => relay.wake() };
 }

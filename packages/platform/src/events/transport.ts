@@ -1,3 +1,4 @@
+import type { DeadLetterStore } from './dead-letters.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { EventLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
@@ -18,6 +19,8 @@ export interface EventTransport {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** For the `bus` health check: resolves when the transport can take events now. */
   check(): Promise<void>;
+  /** The events its consumers gave up on, for inspection, replay and discard. */
+  readonly deadLetterStore?: DeadLetterStore;
   /** Stops every subscription and lets go of the broker. */
   close(): Promise<void>;
 }

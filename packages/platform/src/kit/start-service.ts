@@ -17,6 +17,7 @@ import { purgeIdempotencyKeys } from '../idempotency/store.ts';
 import { type App, createServer } from '../server.ts';
 import { listen, type StartedService } from '../service.ts';
 import type { ServiceConfig } from './config.ts';
+import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
 
 /** What the kit hands a service's own code: its server, database, cache, cursors and settings. */
 export interface ServiceKit<DB, Config extends ServiceConfig = ServiceConfig> {
@@ -166,6 +167,7 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
       config: config.events,
       consumers: definition.consumers?.(kit, context),
     });
+    registerDeadLetterRoutes(app, { service: name, deadLetters: events.deadLetters, cursors: kit.cursors });
     await definition.ready?.(kit, context, events);
     const started = await listen(app, { host: config.host, port: config.port });
     return { ...started, kit, context, database, events };

@@ -1,0 +1,102 @@
+import { useEffect, useState } from 'preact/hooks';
+import { html } from '../html.js';
+
+const REFRESH_MS = 3000;
+
+/**
+ * The gateway's health report read as a map: the gateway, each service behind it and each of its
+ * instances, plus the gateway's own dependencies, with status and probe latency.
+ */
+export function layout(checks) {
+  const names = Object.keys(checks);
+  const instanceOf = /^(.*)-(\d+)$/;
+  const services = names
+    .filter((name) => names.some((other) => instanceOf.exec(other)?.[1] === name))
+    .map((name) => ({
+      name,
+      check: checks[name],
+      instances: names
+        .filter((other) => instanceOf.exec(other)?.[1] === name)
+        .map((instance) => ({ name: instance, check: checks[instance] })),
+    }));
+  const known = new Set(
+    services.flatMap((service) => [service.name, ...service.instances.map((i) => i.name)]),
+  );
+  const dependencies = names
+    .filter((name) => !known.has(name))
+    .map((name) => ({ name, check: checks[name] }));
+  return { services, dependencies };
+}
+
+function Node({ x, y, label, check, kind, detail }) {
+  const status = check?.status ?? 'unknown';
+  return html`<g class=${`node ${kind} ${status}`} data-node=${label} data-status=${status} transform=${`translate(${x},${y})`}>
+    <rect width="170" height="46" rx="8" />
+    <text x="12" y="20" class="label">${label}</text>
+    <text x="12" y="37" class="detail">${detail ?? `${status}${check ? ` · ${check.latency} ms` : ''}`}</text>
+  </g>`;
+}
+
+export function MapPage() {
+  const [report, setReport] = useState(undefined);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    let stopped = false;
+    const load = async () => {
+      try {
+        const response = await fetch('/health');
+        const body = await response.json();
+        if (!stopped) {
+          setReport(body);
+          setError('');
+        }
+      } catch (failure) {
+        if (!stopped) setError(`the gateway did not answer: ${failure.message}`);
+      }
+    };
+    load();
+    const timer = setInterval(load, REFRESH_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, []);
+  if (!report) return html`<p>${error || 'Loading the map…'}</p>`;
+  const { services, dependencies } = layout(report.checks);
+  const rows = services.reduce((sum, service) => sum + Math.max(1, service.instances.length), 0);
+  const height = Math.max(rows, dependencies.length + 1) * 62 + 40;
+  const gatewayY = height / 2 - 23;
+  let row = 0;
+  const edges = [];
+  const nodes = [];
+  for (const service of services) {
+    const span = Math.max(1, service.instances.length);
+    const y = 20 + (row + (span - 1) / 2) * 62;
+    edges.push(html`<line x1="190" y1=${gatewayY + 23} x2="260" y2=${y + 23} />`);
+    nodes.push(html`<${Node} x=${260} y=${y} label=${service.name} check=${service.check} kind="service" />`);
+    service.instances.forEach((instance, index) => {
+      const iy = 20 + (row + index) * 62;
+      edges.push(html`<line x1="430" y1=${y + 23} x2="500" y2=${iy + 23} />`);
+      nodes.push(
+        html`<${Node} x=${500} y=${iy} label=${instance.name} check=${instance.check} kind="instance" />`,
+      );
+    });
+    row += span;
+  }
+  dependencies.forEach((dependency, index) => {
+    const y = 20 + index * 62;
+    edges.push(html`<line x1="20" y1=${gatewayY + 23} x2="-30" y2=${y + 23} class="dependency" />`);
+    nodes.push(
+      html`<${Node} x=${-200} y=${y} label=${dependency.name} check=${dependency.check} kind="dependency" />`,
+    );
+  });
+  return html`<section>
+    <h2>Map <small class=${`status ${report.status}`} data-system-status=${report.status}>${report.status}</small></h2>
+    <p class="hint">From the gateway's health report, refreshed every ${REFRESH_MS / 1000} s (${report.timestamp}).${error ? ` ${error}` : ''}</p>
+    <svg class="map" viewBox=${`-220 0 920 ${height}`} role="img" aria-label="Service map">
+      ${edges}
+      <${Node} x=${20} y=${gatewayY} label="gateway" check=${{ status: 'up', latency: 0 }} detail=${`answering · system ${report.status}`} kind="gateway" />
+      ${nodes}
+    </svg>
+  </section>`;
+}
