@@ -17,7 +17,9 @@ const workspaces = (rootManifest.workspaces as string[]).flatMap((pattern) =>
     : [pattern],
 );
 
-const isTest = (file: string) => /(\.test\.ts|\/test\/|\/testing\/|testing\.ts|test-support)/.test(file);
+/** Tests, test support and build configuration (`vite.config.js`): they may use devDependencies. */
+const isTest = (file: string) =>
+  /(\.test\.ts|\/test\/|\/testing\/|testing\.ts|test-support|\.config\.[jt]s$)/.test(file);
 
 /** The import specifiers of a file: static imports and re-exports, and dynamic imports of literals. */
 function importsOf(file: string): string[] {
