@@ -1,4 +1,5 @@
 import { accountsOperations, mfaOperations } from './accounts.ts';
+import { apiKeysOperations } from './api-keys.ts';
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
 import { eventsOperations } from './events.ts';
@@ -21,6 +22,7 @@ const areas: Record<string, Operation>[] = [
   authOperations,
   usersOperations,
   accountsOperations,
+  apiKeysOperations,
   mfaOperations,
   productsOperations,
   cartsOperations,

@@ -21,6 +21,8 @@ export const errorCodes = {
     message: 'The webhook signature is missing, invalid or too old',
   },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, expired or revoked' },
+  INVALID_API_KEY: { status: 401, message: 'The API key is invalid, expired or revoked' },
+  INSUFFICIENT_SCOPE: { status: 403, message: 'The API key lacks the scope this operation needs' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Verify your email address first' },
   NOT_FOUND: { status: 404, message: 'The resource does not exist' },

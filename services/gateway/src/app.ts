@@ -1,6 +1,7 @@
 import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
 import { MemoryTokenBuckets, RedisTokenBuckets } from '@armature/platform/rate-limit/index';
 import { Redis } from 'ioredis';
+import { ApiKeyExchange } from './api-keys.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
 import { docs } from './docs.ts';
@@ -63,7 +64,11 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     v1Deprecation: config.versions.v1Deprecation,
     v1Sunset: config.versions.v1Sunset,
   });
-  await app.register(edgeAuth, { tokens });
+  const apiKeys = new ApiKeyExchange(upstreams.services.users, {
+    size: config.auth.tokenCacheSize,
+    ttlMs: config.auth.apiKeyCacheMs,
+  });
+  await app.register(edgeAuth, { tokens, apiKeys });
   await app.register(rateLimit, {
     store: redis ? new RedisTokenBuckets(redis) : new MemoryTokenBuckets(),
     shared: redis !== undefined,

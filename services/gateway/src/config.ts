@@ -40,6 +40,8 @@ export interface GatewayConfig extends CommonConfig {
   auth: {
     /** Verified tokens remembered (each until its own expiry). */
     tokenCacheSize: number;
+    /** How long a validated API key is remembered: the bound on how late a revocation is seen. */
+    apiKeyCacheMs: number;
     /** Least time between two JWKS fetches caused by an unknown `kid`. */
     jwksCooldownMs: number;
     /** Longest time a fetched JWKS is used before it is fetched again. */
@@ -86,6 +88,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     },
     auth: {
       tokenCacheSize: readInt(env, 'AUTH_TOKEN_CACHE_SIZE', 10_000, { min: 0, max: 10_000_000 }),
+      apiKeyCacheMs: readInt(env, 'API_KEY_CACHE_MS', 1000, { min: 1, max: 1000 }),
       jwksCooldownMs: readInt(env, 'JWKS_COOLDOWN_MS', 30_000, { min: 0, max: 3_600_000 }),
       jwksMaxAgeMs: readInt(env, 'JWKS_MAX_AGE_MS', 600_000, { min: 1000, max: 86_400_000 }),
     },
