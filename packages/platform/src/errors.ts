@@ -43,6 +43,7 @@ export const errorCodes = {
   INVALID_TRANSITION: { status: 422, message: 'This status change is not allowed' },
   UNPROCESSABLE: { status: 422, message: 'The request is valid but cannot be processed' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
+  QUOTA_EXCEEDED: { status: 429, message: 'The quota of your plan for this period is used up' },
   INTERNAL_ERROR: { status: 500, message: 'An internal error occurred' },
   BAD_GATEWAY: { status: 502, message: 'An upstream service answered with an invalid response' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable' },

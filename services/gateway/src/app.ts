@@ -9,6 +9,8 @@ import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
 import { usersJwks } from './jwks.ts';
 import { gatewayLogDestination } from './log-destination.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { defaultPlanName } from './plans.ts';
+import { MemoryQuotas, quota, RedisQuotas } from './quota.ts';
 import { rateLimit } from './rate-limit.ts';
 import { security } from './security.ts';
 import { createUpstreams, type Upstreams } from './upstreams.ts';
@@ -74,7 +76,15 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     shared: redis !== undefined,
     general: { capacity: config.rateLimit.maxRequests, windowMs: config.rateLimit.windowMs },
     login: { capacity: config.rateLimit.loginMaxRequests, windowMs: config.rateLimit.loginWindowMs },
+    planRate: (request) => config.plans.get(request.apiKey?.plan || defaultPlanName)?.rate,
     metrics,
+  });
+  const now = config.now ?? Date.now;
+  await app.register(quota, {
+    plans: config.plans,
+    store: redis ? new RedisQuotas(redis) : new MemoryQuotas(now),
+    shared: redis !== undefined,
+    now,
   });
   await app.register(apiRoutes, { upstreams, metrics });
   await app.register(docs);

@@ -9,6 +9,7 @@ import {
   readUrlList,
 } from '@armature/platform';
 import { serviceVariables } from '@armature/platform/kit/config';
+import { type Plans, readPlans } from './plans.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -55,6 +56,10 @@ export interface GatewayConfig extends CommonConfig {
   };
   /** Origins allowed by CORS; `['*']` for any; empty → no CORS headers at all. */
   corsOrigins: string[];
+  /** Plans by name (`PLANS`): a rate and a quota each; `default` is that of signed-in members. */
+  plans: Plans;
+  /** The clock of quota periods (tests set it; the system clock otherwise). */
+  now?: () => number;
   /** Fastify's `trustProxy`: which proxies to believe in `X-Forwarded-For` when working out a client's IP. */
   trustProxy: boolean | string[];
 }
@@ -95,6 +100,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     versions: { v1Deprecation, v1Sunset },
     corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
     trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
+    plans: readPlansVariable(env),
   };
 }
 
@@ -192,4 +198,12 @@ function readUpstreams(env: Env): Record<ServiceName, string[]> {
     return [service, urls] as const;
   });
   return Object.fromEntries(entries) as Record<ServiceName, string[]>;
+}
+
+function readPlansVariable(env: Env): Plans {
+  try {
+    return readPlans(env.PLANS);
+  } catch (error) {
+    throw new ConfigError('PLANS', error instanceof Error ? error.message : String(error));
+  }
 }

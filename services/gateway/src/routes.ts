@@ -17,6 +17,8 @@ interface PathEntry {
   access: Map<string, Access>;
   /** The scope an API key needs for each method (HEAD as GET). */
   scopes: Map<string, string>;
+  /** What a call of each method counts against a quota (the contract's `cost`, 1 by default). */
+  costs: Map<string, number>;
 }
 
 /** Paths the gateway forwards: versioned operations of the services (not the gateway's own). */
@@ -37,7 +39,7 @@ for (const operation of forwardedOperations) {
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
   let entry = entries.get(path);
   if (!entry) {
-    entry = { owner: operation.service, access: new Map(), scopes: new Map() };
+    entry = { owner: operation.service, access: new Map(), scopes: new Map(), costs: new Map() };
     entries.set(path, entry);
     // One lookup per path, whatever the method: register it once, under GET, with its entry.
     router.on('GET', path, () => {}, entry);
@@ -49,6 +51,7 @@ for (const operation of forwardedOperations) {
   }
   entry.access.set(operation.method, operation.access);
   entry.scopes.set(operation.method, operationScope(operation));
+  entry.costs.set(operation.method, operation.cost ?? 1);
   if (operation.method === 'GET') {
     entry.access.set('HEAD', operation.access);
     entry.scopes.set('HEAD', operationScope(operation));
@@ -81,6 +84,11 @@ export function accessOf(method: string, path: string): Access | undefined {
 /** The scope an API key needs for this route, as the contract's operation names it. */
 export function scopeOf(method: string, path: string): string | undefined {
   return entryOf(path)?.scopes.get(method);
+}
+
+/** What a call of this route counts against a quota, as the contract's operation says. */
+export function costOf(method: string, path: string): number | undefined {
+  return entryOf(path)?.costs.get(method);
 }
 
 /** Whether anyone may call this route without a token (the contract's `access: 'public'`). */
