@@ -1,5 +1,5 @@
 import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
-import { MemoryTokenBuckets, RedisTokenBuckets } from '@armature/platform/rate-limit/index';
+import { LeasedTokenBuckets, MemoryTokenBuckets } from '@armature/platform/rate-limit/index';
 import { Redis } from 'ioredis';
 import { ApiKeyExchange } from './api-keys.ts';
 import { apiRoutes } from './api-routes.ts';
@@ -72,7 +72,8 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
   });
   await app.register(edgeAuth, { tokens, apiKeys });
   await app.register(rateLimit, {
-    store: redis ? new RedisTokenBuckets(redis) : new MemoryTokenBuckets(),
+    // Shared buckets are spent from leases taken from Redis (small ones exactly): see leased.ts.
+    store: redis ? new LeasedTokenBuckets(redis) : new MemoryTokenBuckets(),
     shared: redis !== undefined,
     general: { capacity: config.rateLimit.maxRequests, windowMs: config.rateLimit.windowMs },
     login: { capacity: config.rateLimit.loginMaxRequests, windowMs: config.rateLimit.loginWindowMs },
