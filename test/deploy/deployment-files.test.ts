@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadServices } from '@armature/cli/services';
 import { serviceNames } from '@armature/contracts/services';
 import { serviceVariables } from '@armature/platform/kit/config';
 import { createServer } from '@armature/platform/server';
@@ -89,8 +90,11 @@ describe('compose.yaml', () => {
     service.command?.[0]?.endsWith('.ts'),
   );
 
-  it('runs the gateway and every service of the catalog, each on a script that exists', () => {
-    expect(ours.map(([name]) => name).sort()).toEqual(['gateway', ...serviceNames].sort());
+  it('runs the gateway, every service of the catalog and their sidecars, each on a script that exists', async () => {
+    const sidecars = (await loadServices()).flatMap((service) =>
+      service.sidecar ? [service.sidecar.name] : [],
+    );
+    expect(ours.map(([name]) => name).sort()).toEqual(['gateway', ...serviceNames, ...sidecars].sort());
     for (const [, service] of ours) expect(existsSync(join(root, service.command![0]!))).toBe(true);
   });
   it('sets only variables the configuration knows', () => {

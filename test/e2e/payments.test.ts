@@ -31,7 +31,7 @@ export async function startShop(
   let gatewayUrl = '';
   const simulator = await startSimulator({
     webhookSecret: secret,
-    webhookUrl: () => (gatewayUrl ? `${gatewayUrl}/v1/payments/webhook` : undefined),
+    webhookUrl: () => (gatewayUrl ? `${gatewayUrl}/v1/payments/webhooks` : undefined),
     confirmDelayMs,
     slowMs,
   });
@@ -238,7 +238,7 @@ describe(`payments: the order saga through the gateway (${mode})`, () => {
 
   describe('the webhook', () => {
     const send = (body: string, signature: string | undefined) =>
-      shop.system.fetch('/v1/payments/webhook', {
+      shop.system.fetch('/v1/payments/webhooks', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -246,7 +246,7 @@ describe(`payments: the order saga through the gateway (${mode})`, () => {
         },
         body,
       });
-    const event = (providerPaymentId: string, id = `evt_${randomUUID()}`) =>
+    const event = (providerPaymentId: string, id = `evt_${randomUUID().replaceAll('-', '')}`) =>
       JSON.stringify({
         id,
         type: 'payment_intent.amount_capturable_updated',

@@ -117,7 +117,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   );
   const gatewayUrls = Array.from({ length: options.gateways }, (_, i) => url(options.basePort + i));
 
-  for (const module of modules) {
+  for (const [index, module] of modules.entries()) {
+    const sidecar = module.sidecar;
+    if (sidecar && !env[sidecar.urlVariable]) {
+      // One per service, on the service's port range + 50, reached by every instance.
+      const port = options.basePort + 100 * (index + 1) + 50;
+      specs.set(sidecar.name, {
+        script: sidecar.main,
+        env: sidecar.env({ port, gatewayUrl: url(options.basePort) }),
+        url: url(port),
+      });
+      everyService[sidecar.urlVariable] = url(port);
+    }
     portsOf[module.name]!.forEach((port, i) => {
       specs.set(`${module.name}-${i + 1}`, {
         script: module.main,
@@ -152,6 +163,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   try {
     // In the catalog's order (the users service first: the others fetch its keys), then the
     // gateways; the instances of one service in parallel.
+    const sidecars = modules.flatMap((module) =>
+      module.sidecar && specs.has(module.sidecar.name) ? [module.sidecar.name] : [],
+    );
+    await Promise.all(sidecars.map(spawnInstance));
     for (const group of [...modules.map((module) => `${module.name}-`), 'gateway-']) {
       await Promise.all([...specs.keys()].filter((name) => name.startsWith(group)).map(spawnInstance));
     }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { serviceCatalog } from '@armature/contracts/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaffoldError, scaffoldNames } from './new-service.ts';
 import { copyWorkspace } from './workspace-copy.ts';
@@ -20,7 +21,8 @@ describe('the names a new service gets', () => {
       Resource: 'Note',
       resources: 'notes',
       prefix: 'not',
-      port: '8083',
+      // The next port after the catalog's highest.
+      port: String(Math.max(...serviceCatalog.map((entry) => entry.port)) + 1),
     });
   });
 
@@ -61,12 +63,26 @@ describe('npm run new:service in a copy of the repository', () => {
     const openapi = JSON.parse(readFileSync(join(copy, 'packages/contracts/openapi.json'), 'utf8'));
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/tickets', '/v2/tickets/{id}']));
     expect(readFileSync(join(copy, 'compose.yaml'), 'utf8')).toMatch(
-      /TICKETS_SERVICE_URLS: http:\/\/tickets:8083/,
+      /TICKETS_SERVICE_URLS: http:\/\/tickets:\d+/,
     );
     expect(existsSync(join(copy, 'deploy/k8s/tickets.yaml'))).toBe(true);
 
     await run(node, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { cwd: copy });
     await run(node, ['node_modules/@biomejs/biome/bin/biome', 'check', '.'], { cwd: copy });
+    // The contract's own rules (prefixed ids, resource paths, …) hold for the new operations too.
+    await run(
+      node,
+      [
+        'node_modules/@stoplight/spectral-cli/dist/index.js',
+        'lint',
+        'packages/contracts/openapi.json',
+        '--ruleset',
+        'packages/contracts/spectral/ruleset.yaml',
+        '--fail-severity',
+        'error',
+      ],
+      { cwd: copy },
+    );
     const tests = await run(
       node,
       [

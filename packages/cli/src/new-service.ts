@@ -206,6 +206,9 @@ export function newService(options: NewServiceOptions): { created: string[]; cha
     `${SERVICE}_DATABASE_URL: postgres://armature:change-me@postgres.armature.svc.cluster.local:5432/armature_${service}`,
   ]);
   insertAtMarker(root, 'deploy/postgres-init.sql', 'databases', [`CREATE DATABASE armature_${service};`]);
+  insertAtMarker(root, 'packages/contracts/spectral/ruleset.yaml', 'spectral-prefixes', [
+    `${resource}: ${names.prefix}`,
+  ]);
   insertAtMarker(root, 'Dockerfile', 'dockerfile', [
     `COPY services/${service}/package.json services/${service}/`,
   ]);
@@ -223,6 +226,7 @@ export function newService(options: NewServiceOptions): { created: string[]; cha
     'compose.yaml',
     'deploy/k8s/config.yaml',
     'deploy/postgres-init.sql',
+    'packages/contracts/spectral/ruleset.yaml',
     'Dockerfile',
     'package.json',
     'packages/cli/package.json',

@@ -384,7 +384,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/payments/webhook": {
+    "/v1/payments/webhooks": {
         parameters: {
             query?: never;
             header?: never;
@@ -1137,7 +1137,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v2/payments/webhook": {
+    "/v2/payments/webhooks": {
         parameters: {
             query?: never;
             header?: never;

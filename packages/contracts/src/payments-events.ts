@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { PublicId, Timestamp } from './common.ts';
 import { MoneyV2 } from './money.ts';
 
@@ -32,6 +32,7 @@ export const PaymentFailureReason = Type.Union(
     Type.Literal(reason),
   ),
 );
+export type PaymentFailureReason = Static<typeof PaymentFailureReason>;
 
 const strict = { additionalProperties: false } as const;
 const OrderId = PublicId('ord');

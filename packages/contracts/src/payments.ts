@@ -67,25 +67,37 @@ export type PaymentListQuery = Static<typeof PaymentListQuery>;
 export const ProviderWebhookEvent = Type.Object(
   {
     id: Type.String({
-      minLength: 1,
+      pattern: '^evt_[A-Za-z0-9_]+$',
       maxLength: 100,
       description: 'The provider’s event id: a replay of it is refused',
     }),
     type: Type.String({
-      minLength: 1,
+      pattern: '^[a-z_]+(\\.[a-z_]+)+$',
       maxLength: 100,
       examples: ['payment_intent.amount_capturable_updated'],
     }),
-    created: Type.Integer({ minimum: 0, description: 'Unix seconds' }),
-    data: Type.Object({
-      object: Type.Object({
-        id: Type.String({ minLength: 1, maxLength: 100, description: 'The provider’s payment id' }),
-        status: Type.String({ maxLength: 50 }),
-        lastError: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-      }),
-    }),
+    created: Type.Integer({ minimum: 0, maximum: 99_999_999_999, description: 'Unix seconds' }),
+    data: Type.Object(
+      {
+        object: Type.Object(
+          {
+            id: Type.String({
+              pattern: '^pi_[A-Za-z0-9]+$',
+              maxLength: 100,
+              description: 'The provider’s payment id',
+            }),
+            status: Type.String({ pattern: '^[a-z_]+$', maxLength: 50 }),
+            lastError: Type.Optional(
+              Type.Union([Type.String({ pattern: '^[a-z_]+$', maxLength: 100 }), Type.Null()]),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
   },
-  { $id: 'ProviderWebhookEvent', title: 'ProviderWebhookEvent' },
+  { additionalProperties: false, $id: 'ProviderWebhookEvent', title: 'ProviderWebhookEvent' },
 );
 
 const versioned = { v1: PaymentV1, v2: PaymentV2 };
@@ -124,7 +136,7 @@ export const paymentsOperations = defineOperations({
     operationId: 'receivePaymentWebhook',
     service: 'payments',
     method: 'POST',
-    path: '/payments/webhook',
+    path: '/payments/webhooks',
     summary: 'The payment provider’s signed webhook (asynchronous outcomes)',
     description:
       'Signed by the provider: `Armature-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` ' +

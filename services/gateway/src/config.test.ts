@@ -31,6 +31,7 @@ describe('gateway configuration', () => {
 
   it('reads lists of instances, origins and trusted proxies', () => {
     const config = readGatewayConfig({
+      ...base,
       USERS_SERVICE_URLS: 'http://10.0.0.1:8081, http://10.0.0.2:8081/',
       ORDERS_SERVICE_URLS: 'http://10.0.0.3:8082',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',

@@ -93,6 +93,6 @@ export async function startPaymentsService(
   dependencies: PaymentsDependencies = {},
 ): Promise<PaymentsService> {
   const service = await startService(paymentsService(dependencies), config, dependencies);
-  service.context.webhookUrl = `${service.url}/v1/payments/webhook`;
+  service.context.webhookUrl = `${service.url}/v1/payments/webhooks`;
   return service;
 }

@@ -20,4 +20,14 @@ export const service: ServiceModule<PaymentsConfig> = {
   start: (config) => startPaymentsService(config),
   migrationsFolder,
   main: fileURLToPath(new URL('./main.ts', import.meta.url)),
+  sidecar: {
+    name: 'payment-simulator',
+    main: fileURLToPath(new URL('./simulator/main.ts', import.meta.url)),
+    urlVariable: 'PAYMENTS_PROVIDER_URL',
+    // Its webhooks go through the gateway, as a real provider's would.
+    env: ({ port, gatewayUrl }) => ({
+      SIMULATOR_PORT: String(port),
+      SIMULATOR_WEBHOOK_URL: `${gatewayUrl}/v1/payments/webhooks`,
+    }),
+  },
 };

@@ -186,4 +186,14 @@ export interface ServiceModule<Config extends ServiceConfig = ServiceConfig> {
   migrationsFolder: string;
   /** Its entry point, run as its own process when scaled out. */
   main: string;
+  /**
+   * A process it needs beside it when scaled out, unless `urlVariable` is set (the payments
+   * service's provider simulator): `start:cluster` runs one and gives its URL to every instance.
+   */
+  sidecar?: {
+    name: string;
+    main: string;
+    urlVariable: string;
+    env(options: { port: number; gatewayUrl: string }): Record<string, string>;
+  };
 }

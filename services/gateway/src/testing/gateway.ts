@@ -6,7 +6,8 @@ import { readGatewayConfig } from '../config.ts';
 
 /**
  * A gateway on a free loopback port in this process, in front of the given upstream URLs; a service
- * of the catalog not given gets an address where nothing listens.
+ * of the catalog not given is sent to the first one given (suites about the gateway's mechanics call
+ * a few services; the others must still look healthy).
  */
 export function startTestGateway(
   upstreams: Partial<Record<string, string[]>>,
@@ -24,7 +25,7 @@ export function upstreamVariables(upstreams: Partial<Record<string, string[]>> =
     ...Object.fromEntries(
       serviceNames.map((service) => [
         serviceVariables(service).serviceUrls,
-        (upstreams[service] ?? ['http://127.0.0.1:9']).join(','),
+        (upstreams[service] ?? Object.values(upstreams)[0] ?? ['http://127.0.0.1:9']).join(','),
       ]),
     ),
   };

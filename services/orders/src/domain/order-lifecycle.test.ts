@@ -16,9 +16,10 @@ describe('order lifecycle', () => {
     );
   });
 
-  it('lets a member only cancel a pending order; other lifecycle moves are forbidden, not invalid', () => {
+  it('lets a member only cancel their order before it ships; other lifecycle moves are forbidden, not invalid', () => {
     expect(judgeTransition('pending', 'cancelled', member)).toBe('allowed');
-    expect(judgeTransition('paid', 'cancelled', member)).toBe('forbidden');
+    expect(judgeTransition('paid', 'cancelled', member)).toBe('allowed');
+    expect(judgeTransition('paid', 'shipped', member)).toBe('forbidden');
     expect(judgeTransition('pending', 'paid', member)).toBe('forbidden');
     expect(judgeTransition('delivered', 'cancelled', member)).toBe('invalid');
   });

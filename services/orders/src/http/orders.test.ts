@@ -253,26 +253,49 @@ describe(`order history and status (${mode})`, () => {
       expect(read.body).toMatchObject({ status: 'shipped', version: 3 });
     });
 
-    it('lets an admin cancel a paid order and returns its stock', async () => {
+    it('lets an admin, or its customer before it ships, cancel a paid order, and returns its stock', async () => {
       const member = await orders.minter.user();
       const product = (await orders.product({ stock: 5 })).id;
-      await orders.addToCart(member, product, 5);
-      const order = (await orders.call('POST', '/v1/users/me/orders', { token: member.token })).body;
-      await orders.call('PATCH', `/v1/orders/${order.id}`, {
-        token: orders.admin.token,
-        body: { status: 'paid', version: 1 },
-      });
-      const memberCancel = await orders.call('PATCH', `/v1/orders/${order.id}`, {
-        token: member.token,
-        body: { status: 'cancelled', version: 2 },
-      });
-      expect(memberCancel.status).toBe(403);
-      const cancelled = await orders.call('PATCH', `/v1/orders/${order.id}`, {
+      const paidOrder = async (quantity: number) => {
+        await orders.addToCart(member, product, quantity);
+        const order = (await orders.call('POST', '/v1/users/me/orders', { token: member.token })).body;
+        await orders.call('PATCH', `/v1/orders/${order.id}`, {
+          token: orders.admin.token,
+          body: { status: 'paid', version: 1 },
+        });
+        return order.id as string;
+      };
+      const byAdmin = await paidOrder(2);
+      const byMember = await paidOrder(3);
+      expect(await stockOf(product)).toBe(0);
+      const cancelled = await orders.call('PATCH', `/v1/orders/${byAdmin}`, {
         token: orders.admin.token,
         body: { status: 'cancelled', version: 2 },
       });
       expect(cancelled.status).toBe(200);
+      expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelReason: 'requested' });
+      const memberCancel = await orders.call('PATCH', `/v1/orders/${byMember}`, {
+        token: member.token,
+        body: { status: 'cancelled', version: 2 },
+      });
+      expect(memberCancel.status).toBe(200);
       expect(await stockOf(product)).toBe(5);
+    });
+
+    it('refuses a member shipping their paid order (403), and cancelling a shipped one (422)', async () => {
+      const member = await orders.minter.user();
+      const product = (await orders.product({ stock: 1 })).id;
+      await orders.addToCart(member, product, 1);
+      const order = (await orders.call('POST', '/v1/users/me/orders', { token: member.token })).body;
+      const change = (token: string, status: string, version: number) =>
+        orders.call('PATCH', `/v1/orders/${order.id}`, { token, body: { status, version } });
+      await change(orders.admin.token, 'paid', 1);
+      expect((await change(member.token, 'shipped', 2)).status).toBe(403);
+      await change(orders.admin.token, 'shipped', 2);
+      expect((await change(member.token, 'cancelled', 3)).status).toBe(422);
+      expect((await orders.call('GET', `/v1/orders/${order.id}`, { token: member.token })).body.status).toBe(
+        'shipped',
+      );
     });
 
     it('refuses a stale version with 409 VERSION_CONFLICT, from the body or If-Match', async () => {

@@ -1,9 +1,9 @@
 import {
   type ApiVersion,
-  type OrderPayment,
   orderFields,
   orderSortKeys,
   ordersOperations,
+  type PaymentFailureReason,
 } from '@armature/contracts';
 import {
   ApiError,
@@ -24,7 +24,6 @@ import {
 } from '@armature/platform';
 import { replyCached } from '@armature/platform/cache/index';
 import { amountFromVersion, moneyView } from '@armature/platform/money';
-import type { Static } from '@sinclair/typebox';
 import { checkout } from '../db/checkout.ts';
 import {
   changeOrderStatus,
@@ -76,7 +75,7 @@ export function orderView(row: OrderRow, version: ApiVersion) {
         ? {
             method: row.payment_method,
             status: row.payment_status,
-            failureReason: row.payment_failure_reason as OrderPaymentFailure | null,
+            failureReason: row.payment_failure_reason as PaymentFailureReason | null,
           }
         : null,
     cancelReason: row.cancel_reason,
@@ -85,8 +84,6 @@ export function orderView(row: OrderRow, version: ApiVersion) {
     updatedAt: isoTimestamp(row.updated_at),
   };
 }
-
-type OrderPaymentFailure = NonNullable<Static<typeof OrderPayment>['failureReason']>;
 
 function orderItemView(row: OrderItemRow, currency: string, version: ApiVersion) {
   return {

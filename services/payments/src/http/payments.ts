@@ -1,4 +1,10 @@
-import { type ApiVersion, paymentFields, paymentSortKeys, paymentsOperations } from '@armature/contracts';
+import {
+  type ApiVersion,
+  type PaymentFailureReason,
+  paymentFields,
+  paymentSortKeys,
+  paymentsOperations,
+} from '@armature/contracts';
 import {
   ApiError,
   isoTimestamp,
@@ -25,11 +31,7 @@ export function paymentView(row: PaymentRow, version: ApiVersion) {
     amount: moneyView(row.amount, row.currency, version),
     method: row.method,
     status: row.status,
-    failureReason: row.failure_reason as
-      | 'card_declined'
-      | 'insufficient_funds'
-      | 'authentication_failed'
-      | null,
+    failureReason: row.failure_reason as PaymentFailureReason | null,
     refunded: moneyView(row.refunded_amount, row.currency, version),
     createdAt: isoTimestamp(row.created_at),
     updatedAt: isoTimestamp(row.updated_at),

@@ -1,7 +1,7 @@
 /**
  * The provider simulator as its own process (scale-out: a real HTTP hop between the payments
  * instances and "the provider", whose state they share). `SIMULATOR_PORT`, `SIMULATOR_WEBHOOK_URL`
- * (the gateway's `/v1/payments/webhook`), `PAYMENTS_WEBHOOK_SECRET`, `SIMULATOR_CONFIRM_DELAY_MS`.
+ * (the gateway's `/v1/payments/webhooks`), `PAYMENTS_WEBHOOK_SECRET`, `SIMULATOR_CONFIRM_DELAY_MS`.
  */
 import { readInt, readString, runMain } from '@armature/platform';
 import { defaultWebhookSecret } from '../config.ts';
@@ -12,7 +12,7 @@ await runMain(async () => {
   const simulator = await startSimulator(
     {
       webhookSecret: readString(env, 'PAYMENTS_WEBHOOK_SECRET', defaultWebhookSecret),
-      webhookUrl: readString(env, 'SIMULATOR_WEBHOOK_URL', 'http://127.0.0.1:8080/v1/payments/webhook'),
+      webhookUrl: readString(env, 'SIMULATOR_WEBHOOK_URL', 'http://127.0.0.1:8080/v1/payments/webhooks'),
       confirmDelayMs: readInt(env, 'SIMULATOR_CONFIRM_DELAY_MS', 1000, { min: 0, max: 600_000 }),
       slowMs: readInt(env, 'SIMULATOR_SLOW_MS', 5000, { min: 0, max: 600_000 }),
     },

@@ -17,6 +17,7 @@ export class PaymentWorker {
   readonly #provider: PaymentProvider;
   readonly #log: FastifyBaseLogger;
   readonly #intervalMs: number;
+  readonly #leaseSeconds: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -27,11 +28,14 @@ export class PaymentWorker {
     provider: PaymentProvider;
     log: FastifyBaseLogger;
     intervalMs: number;
+    /** How long a claimed payment is left alone by other passes (a crashed pass's claim runs out). */
+    leaseSeconds?: number;
   }) {
     this.#db = options.db;
     this.#provider = options.provider;
     this.#log = options.log;
     this.#intervalMs = options.intervalMs;
+    this.#leaseSeconds = options.leaseSeconds ?? 30;
   }
 
   start(): void {
@@ -67,7 +71,7 @@ export class PaymentWorker {
   async #pass(): Promise<void> {
     for (;;) {
       if (this.#closed) return;
-      const due = await claimDuePayments(this.#db, 20);
+      const due = await claimDuePayments(this.#db, 20, this.#leaseSeconds);
       if (due.length === 0) return;
       await Promise.all(due.map((payment) => this.#step(payment)));
     }
