@@ -103,7 +103,7 @@ export type ApiKeyExchangeBody = Static<typeof ApiKeyExchangeBody>;
 export const ApiKeyToken = Type.Object(
   {
     accessToken: Type.String({ maxLength: 4096 }),
-    expiresIn: Type.Integer({ minimum: 1 }),
+    expiresIn: Type.Integer({ minimum: 1, maximum: 60 }),
     keyId: PublicId('key'),
     scopes: Type.Array(ApiKeyScope, { maxItems: 50 }),
     plan: Type.String({ maxLength: 40 }),
