@@ -11,6 +11,7 @@ const needsMore = [
   /\b(freshStore|openDatabase|eventsDatabase|PGlite)\b/, // a database, even in-process
   /\bstart(System|TestUsers|TestOrders|OnStore|OwnRedis|Embedded)\b|\bOwnNatsServer\b/, // the system, a service or a server
   /\b(spawn|spawnOwned|execFile|fork)\(/, // a second process
+  /\bnew Redis\(/, // a Redis server
   /\b(browserSuite|launchBrowser|chromium)\b/, // a browser
 ];
 

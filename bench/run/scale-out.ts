@@ -81,6 +81,8 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     });
     const [users1] = cluster.serviceUrls.users!;
     const [orders1] = cluster.serviceUrls.orders!;
+    // Every gateway needs an address for each service of the catalog; no row calls payments.
+    const payments1 = cluster.serviceUrls.payments?.[0] ?? 'http://127.0.0.1:9';
     const proc = (name: string) => cluster.processes.get(name)!;
     // A second gateway in front of one instance of each service: "×1" rows; the cluster's own
     // gateway spreads over two: "×2" rows.
@@ -94,6 +96,7 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         PORT: String(gatewayPort),
         USERS_SERVICE_URLS: users1,
         ORDERS_SERVICE_URLS: orders1,
+        PAYMENTS_SERVICE_URLS: payments1,
       },
       url: `http://127.0.0.1:${gatewayPort}`,
       logDir: dir,
@@ -131,11 +134,13 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     const gatewayBare = await start('gateway-bare', 'services/gateway/src/main.ts', {
       USERS_SERVICE_URLS: bare.url,
       ORDERS_SERVICE_URLS: bare.url,
+      PAYMENTS_SERVICE_URLS: payments1,
       REDIS_URL: '',
     });
     const gatewayBareRedis = await start('gateway-bare-redis', 'services/gateway/src/main.ts', {
       USERS_SERVICE_URLS: bare.url,
       ORDERS_SERVICE_URLS: bare.url,
+      PAYMENTS_SERVICE_URLS: payments1,
     });
     const replyFrom = await start('reply-from', 'bench/support/plain-proxy.ts', { UPSTREAM_URL: users1! });
     const replyFromBare = await start('reply-from-bare', 'bench/support/plain-proxy.ts', {
@@ -147,6 +152,7 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
     const gatewayLimits = await start('gateway-login-limit', 'services/gateway/src/main.ts', {
       USERS_SERVICE_URLS: users1!,
       ORDERS_SERVICE_URLS: orders1!,
+      PAYMENTS_SERVICE_URLS: payments1,
       LOGIN_RATE_LIMIT_MAX_REQUESTS: '5',
       LOGIN_RATE_LIMIT_WINDOW_MS: '60000',
     });

@@ -86,6 +86,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange an API key for a short access token (the gateway does this)
+         * @deprecated
+         * @description The gateway calls this for a key it has not seen within the last second and sends the token upstream in place of the key; clients simply send their key. A key that is unknown, revoked, expired, past its rotation grace or whose user was deleted is a 401 `INVALID_API_KEY`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["exchangeApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/login": {
         parameters: {
             query?: never;
@@ -615,6 +638,82 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/v1/users/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user’s API keys (self or admin)
+         * @deprecated
+         * @description Newest first, revoked and expired keys left out; never a secret, only its prefix.
+         *
+         *     Requires an access token.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key (self or admin)
+         * @deprecated
+         * @description The secret is in `key`, shown this once; only its hash is stored. Send it as `Authorization: Bearer ak_…` or `X-API-Key: ak_…`. A key is refused on any operation whose scope it lacks (403 `INSUFFICIENT_SCOPE`). A user holds at most 100 keys.
+         *
+         *     Requires an access token.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key (self or admin)
+         * @deprecated
+         * @description Every gateway refuses it within a second (they remember a key at most that long).
+         *
+         *     Requires an access token.
+         */
+        delete: operations["deleteApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/api-keys/{keyId}/rotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an API key a new secret (self or admin)
+         * @deprecated
+         * @description Answers the key with its new secret in `key`, shown this once. The old secret keeps working for `graceSeconds` (24 hours by default), then is refused.
+         *
+         *     Requires an access token.
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}/cart": {
         parameters: {
             query?: never;
@@ -821,6 +920,28 @@ export interface paths {
          *     Requires an access token.
          */
         delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange an API key for a short access token (the gateway does this)
+         * @description The gateway calls this for a key it has not seen within the last second and sends the token upstream in place of the key; clients simply send their key. A key that is unknown, revoked, expired, past its rotation grace or whose user was deleted is a 401 `INVALID_API_KEY`.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["exchangeApiKeyV2"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1324,6 +1445,78 @@ export interface paths {
         patch: operations["updateUserV2"];
         trace?: never;
     };
+    "/v2/users/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user’s API keys (self or admin)
+         * @description Newest first, revoked and expired keys left out; never a secret, only its prefix.
+         *
+         *     Requires an access token.
+         */
+        get: operations["listApiKeysV2"];
+        put?: never;
+        /**
+         * Create an API key (self or admin)
+         * @description The secret is in `key`, shown this once; only its hash is stored. Send it as `Authorization: Bearer ak_…` or `X-API-Key: ak_…`. A key is refused on any operation whose scope it lacks (403 `INSUFFICIENT_SCOPE`). A user holds at most 100 keys.
+         *
+         *     Requires an access token.
+         */
+        post: operations["createApiKeyV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key (self or admin)
+         * @description Every gateway refuses it within a second (they remember a key at most that long).
+         *
+         *     Requires an access token.
+         */
+        delete: operations["deleteApiKeyV2"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/api-keys/{keyId}/rotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an API key a new secret (self or admin)
+         * @description Answers the key with its new secret in `key`, shown this once. The old secret keeps working for `graceSeconds` (24 hours by default), then is refused.
+         *
+         *     Requires an access token.
+         */
+        post: operations["rotateApiKeyV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/users/{id}/cart": {
         parameters: {
             query?: never;
@@ -1526,6 +1719,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ApiKey */
+        ApiKey: {
+            /** @example key_01h455vb4pex5vsknk084sn02q */
+            id: string;
+            name: string;
+            /** @description The first characters of the secret, to recognise it */
+            prefix: string;
+            scopes: string[];
+            plan: string;
+            expiresAt: string | null;
+            lastUsedAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updatedAt: string;
+        };
         /** CartItemInput */
         CartItemInput: {
             /** @description Units wanted; 0 removes the product from the cart */
@@ -3117,6 +3332,54 @@ export interface operations {
                     "application/json": components["schemas"]["Probe"];
                 };
             };
+        };
+    };
+    exchangeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accessToken: string;
+                        expiresIn: number;
+                        /** @example key_01h455vb4pex5vsknk084sn02q */
+                        keyId: string;
+                        scopes: string[];
+                        plan: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
         };
     };
     login: {
@@ -4760,6 +5023,247 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ApiKey"][];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    scopes: string[];
+                    /**
+                     * Format: date-time
+                     * @example 2024-01-15T10:30:00Z
+                     */
+                    expiresAt?: string;
+                    plan?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example key_01h455vb4pex5vsknk084sn02q */
+                        id: string;
+                        name: string;
+                        /** @description The first characters of the secret, to recognise it */
+                        prefix: string;
+                        scopes: string[];
+                        plan: string;
+                        expiresAt: string | null;
+                        lastUsedAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        createdAt: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        updatedAt: string;
+                        /** @description The secret: `ak_` and 256 random bits. Shown once; only its hash is kept. */
+                        key: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            409: components["responses"]["Error409V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            422: components["responses"]["Error422V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+                /** @description A `key_…` id */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+                /** @description A `key_…` id */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description How long the old secret keeps working (default 24 hours) */
+                    graceSeconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example key_01h455vb4pex5vsknk084sn02q */
+                        id: string;
+                        name: string;
+                        /** @description The first characters of the secret, to recognise it */
+                        prefix: string;
+                        scopes: string[];
+                        plan: string;
+                        expiresAt: string | null;
+                        lastUsedAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        createdAt: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        updatedAt: string;
+                        /** @description The secret: `ak_` and 256 random bits. Shown once; only its hash is kept. */
+                        key: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            413: components["responses"]["Error413V1"];
+            415: components["responses"]["Error415V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            502: components["responses"]["Error502V1"];
+            503: components["responses"]["Error503V1"];
+            504: components["responses"]["Error504V1"];
+        };
+    };
     getCart: {
         parameters: {
             query?: never;
@@ -5349,6 +5853,52 @@ export interface operations {
             502: components["responses"]["Error502V1"];
             503: components["responses"]["Error503V1"];
             504: components["responses"]["Error504V1"];
+        };
+    };
+    exchangeApiKeyV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accessToken: string;
+                        expiresIn: number;
+                        /** @example key_01h455vb4pex5vsknk084sn02q */
+                        keyId: string;
+                        scopes: string[];
+                        plan: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
         };
     };
     loginV2: {
@@ -6923,6 +7473,239 @@ export interface operations {
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    listApiKeysV2: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ApiKey"][];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    createApiKeyV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    scopes: string[];
+                    /**
+                     * Format: date-time
+                     * @example 2024-01-15T10:30:00Z
+                     */
+                    expiresAt?: string;
+                    plan?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example key_01h455vb4pex5vsknk084sn02q */
+                        id: string;
+                        name: string;
+                        /** @description The first characters of the secret, to recognise it */
+                        prefix: string;
+                        scopes: string[];
+                        plan: string;
+                        expiresAt: string | null;
+                        lastUsedAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        createdAt: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        updatedAt: string;
+                        /** @description The secret: `ak_` and 256 random bits. Shown once; only its hash is kept. */
+                        key: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    deleteApiKeyV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+                /** @description A `key_…` id */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            502: components["responses"]["Error502"];
+            503: components["responses"]["Error503"];
+            504: components["responses"]["Error504"];
+        };
+    };
+    rotateApiKeyV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+                /** @description A `key_…` id */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description How long the old secret keeps working (default 24 hours) */
+                    graceSeconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Created; `Location` names the new resource */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example key_01h455vb4pex5vsknk084sn02q */
+                        id: string;
+                        name: string;
+                        /** @description The first characters of the secret, to recognise it */
+                        prefix: string;
+                        scopes: string[];
+                        plan: string;
+                        expiresAt: string | null;
+                        lastUsedAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        createdAt: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        updatedAt: string;
+                        /** @description The secret: `ak_` and 256 random bits. Shown once; only its hash is kept. */
+                        key: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             429: components["responses"]["Error429"];

@@ -1,4 +1,5 @@
 import { accountsOperations, mfaOperations } from './accounts.ts';
+import { apiKeysOperations } from './api-keys.ts';
 import { authOperations } from './auth.ts';
 import { cartsOperations } from './carts.ts';
 import { deadLettersOperations } from './dead-letters.ts';
@@ -22,6 +23,7 @@ const areas: Record<string, Operation>[] = [
   authOperations,
   usersOperations,
   accountsOperations,
+  apiKeysOperations,
   mfaOperations,
   productsOperations,
   cartsOperations,

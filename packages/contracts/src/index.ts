@@ -1,5 +1,6 @@
 export * from './accounts.ts';
 export * from './all-operations.ts';
+export * from './api-keys.ts';
 export * from './auth.ts';
 export * from './carts.ts';
 export * from './common.ts';

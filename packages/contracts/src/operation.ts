@@ -59,6 +59,23 @@ export interface Operation {
   unversioned?: boolean;
   /** Served cache-aside: answers carry `X-Cache: HIT|MISS` (declare 304 for `If-None-Match`). */
   cached?: boolean;
+  /**
+   * The scope an API key needs to call it (`orders:read`); by default the resource of its path
+   * (`/users/{id}/cart/…` → `cart`, `/orders/{id}` → `orders`) with `:read` for GET and `:write`
+   * for other methods (see `operationScope`).
+   */
+  scope?: string;
+  /** How many rate-limit tokens a call takes (checkout counts more); 1 by default. */
+  cost?: number;
+}
+
+/** The scope an API key needs for this operation: its own `scope`, else derived from its path. */
+export function operationScope(operation: Pick<Operation, 'scope' | 'method' | 'path'>): string {
+  if (operation.scope) return operation.scope;
+  const segments = operation.path.split('/');
+  // A user's sub-resource (`/users/{id}/orders`) is its own resource; `/users/{id}` is `users`.
+  const resource = (segments[1] === 'users' && segments[3] ? segments[3] : segments[1]) ?? '';
+  return `${resource}:${operation.method === 'GET' ? 'read' : 'write'}`;
 }
 
 export function defineOperations<T extends Record<string, Operation>>(operations: T): T {

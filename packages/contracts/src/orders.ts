@@ -169,6 +169,8 @@ export const ordersOperations = defineOperations({
       '`CHECKOUT_REQUIRES_VERIFIED_EMAIL` set, a customer whose email is not verified gets 403 `EMAIL_NOT_VERIFIED`.',
     tags: ['Orders'],
     access: 'authenticated',
+    // Checkout reserves stock and starts a payment: it takes five rate-limit tokens.
+    cost: 5,
     params: userParams,
     headers: IdempotencyHeaders,
     body: CheckoutInput,

@@ -12,6 +12,7 @@ export const idPrefixes = {
   event: 'evt',
   token: 'tok',
   session: 'ses',
+  apiKey: 'key',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

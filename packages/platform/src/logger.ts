@@ -16,6 +16,8 @@ export function loggerOptions(
         'req.headers.authorization',
         'req.headers.cookie',
         'headers.authorization',
+        'req.headers["x-api-key"]',
+        'headers["x-api-key"]',
         '*.password',
         '*.refreshToken',
         '*.accessToken',

@@ -1,6 +1,7 @@
 import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
-import { MemoryTokenBuckets, RedisTokenBuckets } from '@armature/platform/rate-limit/index';
+import { LeasedTokenBuckets, MemoryTokenBuckets } from '@armature/platform/rate-limit/index';
 import { Redis } from 'ioredis';
+import { ApiKeyExchange } from './api-keys.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
 import { consoleStatic } from './console/static.ts';
@@ -9,6 +10,8 @@ import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
 import { usersJwks } from './jwks.ts';
 import { gatewayLogDestination } from './log-destination.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { defaultPlanName } from './plans.ts';
+import { MemoryQuotas, quota, RedisQuotas } from './quota.ts';
 import { rateLimit } from './rate-limit.ts';
 import { security } from './security.ts';
 import { createUpstreams, type Upstreams } from './upstreams.ts';
@@ -64,13 +67,26 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     v1Deprecation: config.versions.v1Deprecation,
     v1Sunset: config.versions.v1Sunset,
   });
-  await app.register(edgeAuth, { tokens });
+  const apiKeys = new ApiKeyExchange(upstreams.services.users, {
+    size: config.auth.tokenCacheSize,
+    ttlMs: config.auth.apiKeyCacheMs,
+  });
+  await app.register(edgeAuth, { tokens, apiKeys });
   await app.register(rateLimit, {
-    store: redis ? new RedisTokenBuckets(redis) : new MemoryTokenBuckets(),
+    // Shared buckets are spent from leases taken from Redis (small ones exactly): see leased.ts.
+    store: redis ? new LeasedTokenBuckets(redis) : new MemoryTokenBuckets(),
     shared: redis !== undefined,
     general: { capacity: config.rateLimit.maxRequests, windowMs: config.rateLimit.windowMs },
     login: { capacity: config.rateLimit.loginMaxRequests, windowMs: config.rateLimit.loginWindowMs },
+    planRate: (request) => config.plans.get(request.apiKey?.plan || defaultPlanName)?.rate,
     metrics,
+  });
+  const now = config.now ?? Date.now;
+  await app.register(quota, {
+    plans: config.plans,
+    store: redis ? new RedisQuotas(redis) : new MemoryQuotas(now),
+    shared: redis !== undefined,
+    now,
   });
   await app.register(apiRoutes, { upstreams, metrics });
   await app.register(docs);

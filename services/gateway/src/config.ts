@@ -9,6 +9,7 @@ import {
   readUrlList,
 } from '@armature/platform';
 import { serviceVariables } from '@armature/platform/kit/config';
+import { type Plans, readPlans } from './plans.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -40,6 +41,8 @@ export interface GatewayConfig extends CommonConfig {
   auth: {
     /** Verified tokens remembered (each until its own expiry). */
     tokenCacheSize: number;
+    /** How long a validated API key is remembered: the bound on how late a revocation is seen. */
+    apiKeyCacheMs: number;
     /** Least time between two JWKS fetches caused by an unknown `kid`. */
     jwksCooldownMs: number;
     /** Longest time a fetched JWKS is used before it is fetched again. */
@@ -53,6 +56,10 @@ export interface GatewayConfig extends CommonConfig {
   };
   /** Origins allowed by CORS; `['*']` for any; empty → no CORS headers at all. */
   corsOrigins: string[];
+  /** Plans by name (`PLANS`): a rate and a quota each; `default` is that of signed-in members. */
+  plans: Plans;
+  /** The clock of quota periods (tests set it; the system clock otherwise). */
+  now?: () => number;
   /** Fastify's `trustProxy`: which proxies to believe in `X-Forwarded-For` when working out a client's IP. */
   trustProxy: boolean | string[];
 }
@@ -86,12 +93,14 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     },
     auth: {
       tokenCacheSize: readInt(env, 'AUTH_TOKEN_CACHE_SIZE', 10_000, { min: 0, max: 10_000_000 }),
+      apiKeyCacheMs: readInt(env, 'API_KEY_CACHE_MS', 1000, { min: 1, max: 1000 }),
       jwksCooldownMs: readInt(env, 'JWKS_COOLDOWN_MS', 30_000, { min: 0, max: 3_600_000 }),
       jwksMaxAgeMs: readInt(env, 'JWKS_MAX_AGE_MS', 600_000, { min: 1000, max: 86_400_000 }),
     },
     versions: { v1Deprecation, v1Sunset },
     corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
     trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
+    plans: readPlansVariable(env),
   };
 }
 
@@ -189,4 +198,12 @@ function readUpstreams(env: Env): Record<ServiceName, string[]> {
     return [service, urls] as const;
   });
   return Object.fromEntries(entries) as Record<ServiceName, string[]>;
+}
+
+function readPlansVariable(env: Env): Plans {
+  try {
+    return readPlans(env.PLANS);
+  } catch (error) {
+    throw new ConfigError('PLANS', error instanceof Error ? error.message : String(error));
+  }
 }

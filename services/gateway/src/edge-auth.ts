@@ -1,14 +1,17 @@
 import { ApiError, bearerToken, type Principal, type TokenVerifier, unauthorized } from '@armature/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { accessOf, isPublicRoute } from './routes.ts';
+import { type ApiKeyExchange, type ExchangedKey, isApiKey } from './api-keys.ts';
+import { accessOf, isPublicRoute, scopeOf } from './routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Why the request's token was refused (kept until the route turns out to need one). */
     tokenError: ApiError | null;
+    /** The API key the caller authenticated with, if any (its scopes limit what it may call). */
+    apiKey: ExchangedKey | undefined;
   }
 }
 
@@ -16,6 +19,8 @@ interface Remembered {
   principal: Principal;
   /** The signing key's id: the token is trusted only while that key is published. */
   kid: string | undefined;
+  /** An API key's scopes, for a token issued in exchange for a key (its `scp` claim). */
+  scopes: ExchangedKey | undefined;
 }
 
 /**
@@ -49,6 +54,15 @@ export class VerifiedTokenCache {
     return undefined;
   }
 
+  /**
+   * The scopes of a token issued for an API key (undefined for a login's token): a client that
+   * exchanged its key itself stays within the key's scopes.
+   */
+  scopesOf(token: string): ExchangedKey | undefined {
+    const entry = this.#cache?.get(token);
+    return entry ? entry.scopes : keyScopes(token);
+  }
+
   /** Verifies (once for concurrent requests carrying the same token) and remembers the result. */
   verify(token: string): Promise<Principal> {
     let pending = this.#pending.get(token);
@@ -57,7 +71,8 @@ export class VerifiedTokenCache {
       (principal) => {
         this.#pending.delete(token);
         const ttl = principal.exp * 1000 - Date.now();
-        if (ttl > 0) this.#cache?.set(token, { principal, kid: keyId(token) }, { ttl });
+        if (ttl > 0)
+          this.#cache?.set(token, { principal, kid: keyId(token), scopes: keyScopes(token) }, { ttl });
         return principal;
       },
       (error: unknown) => {
@@ -72,6 +87,8 @@ export class VerifiedTokenCache {
 
 export interface EdgeAuthOptions {
   tokens: VerifiedTokenCache;
+  /** API keys (`X-API-Key: ak_…` or `Authorization: Bearer ak_…`), exchanged for access tokens. */
+  apiKeys?: ApiKeyExchange;
 }
 
 /**
@@ -83,14 +100,38 @@ export interface EdgeAuthOptions {
  */
 export const edgeAuth = fp(
   async (app: FastifyInstance, options: EdgeAuthOptions) => {
-    const { tokens } = options;
+    const { tokens, apiKeys } = options;
     app.decorateRequest('principal', undefined);
     app.decorateRequest('tokenError', null);
+    app.decorateRequest('apiKey', undefined);
+
+    const fail = (request: FastifyRequest, error: unknown) => {
+      request.tokenError =
+        error instanceof ApiError ? error : new ApiError('INTERNAL_ERROR', { message: String(error) });
+    };
 
     app.addHook('onRequest', (request, _reply, done) => {
       const header = request.headers.authorization;
+      const headerKey = request.headers['x-api-key'];
+      const bearer = header === undefined ? undefined : bearerToken(header);
+      const key =
+        typeof headerKey === 'string' ? headerKey.trim() : bearer && isApiKey(bearer) ? bearer : undefined;
+      if (key !== undefined && apiKeys) {
+        // The key becomes a short access token for the services; the secret goes no further.
+        apiKeys
+          .exchange(key)
+          .then(async (exchanged) => {
+            request.principal =
+              tokens.get(exchanged.accessToken) ?? (await tokens.verify(exchanged.accessToken));
+            request.apiKey = exchanged;
+            request.headers.authorization = `Bearer ${exchanged.accessToken}`;
+          })
+          .catch((error: unknown) => fail(request, error))
+          .finally(() => done());
+        return;
+      }
       if (header === undefined) return done();
-      const token = bearerToken(header);
+      const token = bearer;
       if (!token) {
         request.tokenError = unauthorized(
           'INVALID_TOKEN',
@@ -101,16 +142,17 @@ export const edgeAuth = fp(
       const known = tokens.get(token);
       if (known) {
         request.principal = known;
+        request.apiKey = tokens.scopesOf(token);
         return done();
       }
       tokens.verify(token).then(
         (principal) => {
           request.principal = principal;
+          request.apiKey = tokens.scopesOf(token);
           done();
         },
         (error: unknown) => {
-          request.tokenError =
-            error instanceof ApiError ? error : new ApiError('INTERNAL_ERROR', { message: String(error) });
+          fail(request, error);
           done();
         },
       );
@@ -118,6 +160,17 @@ export const edgeAuth = fp(
 
     app.addHook('preParsing', (request, _reply, payload, done) => {
       const principal = request.principal;
+      // A key calls only what its scopes allow, whatever its user may do.
+      const apiKey = request.apiKey;
+      if (principal && apiKey && request.api) {
+        const scope = scopeOf(request.method, request.api.path);
+        if (scope !== undefined && !apiKey.scopes.has(scope)) {
+          return done(
+            new ApiError('INSUFFICIENT_SCOPE', { message: `This API key lacks the scope ${scope}` }),
+            payload,
+          );
+        }
+      }
       // An admin-only operation refuses a member here, before anything reads or checks its input:
       // a refusal must not teach how to call what the caller may not use.
       if (
@@ -133,6 +186,16 @@ export const edgeAuth = fp(
   },
   { name: 'gateway-edge-auth', dependencies: ['gateway-versioning'] },
 );
+
+function keyScopes(token: string): ExchangedKey | undefined {
+  try {
+    const { scp, akid } = decodeJwt(token);
+    if (typeof scp !== 'string' || typeof akid !== 'string') return undefined;
+    return { accessToken: token, keyId: akid, scopes: new Set(scp.split(' ').filter(Boolean)), plan: '' };
+  } catch {
+    return undefined;
+  }
+}
 
 function keyId(token: string): string | undefined {
   try {

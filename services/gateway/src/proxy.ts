@@ -14,6 +14,8 @@ interface UpstreamResponse {
 
 /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus those undici sets itself. */
 const requestHeadersDropped = new Set([
+  // An API key is exchanged at the edge for a short access token; the secret never goes upstream.
+  'x-api-key',
   'connection',
   'keep-alive',
   'proxy-connection',

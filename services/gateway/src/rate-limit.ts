@@ -17,6 +17,8 @@ export interface RateLimitOptions {
   shared: boolean;
   general: TokenBucketRule;
   login: TokenBucketRule;
+  /** The rate of a caller's plan, when it has one (else `general`). */
+  planRate?: (request: FastifyRequest) => TokenBucketRule | undefined;
   metrics: GatewayMetrics;
 }
 
@@ -34,7 +36,7 @@ export interface RateLimitOptions {
  */
 export const rateLimit = fp(
   async (app: FastifyInstance, options: RateLimitOptions) => {
-    const { store, shared, general, login, metrics } = options;
+    const { store, shared, general, login, metrics, planRate } = options;
     const loginFallback = new MemoryTokenBuckets();
     const outage = new OutageLog(app.log);
     /** `apply`, counting each refusal (429) by bucket. */
@@ -47,10 +49,14 @@ export const rateLimit = fp(
 
     app.addHook('onRequest', (request, reply, done) => {
       if (request.url.startsWith('/health')) return done();
-      const key = request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
+      const plan = request.principal && planRate ? planRate(request) : undefined;
+      const rule = plan ?? general;
+      const key = request.principal
+        ? `${plan ? `plan:${plan.capacity}:${plan.windowMs}:` : ''}user:${request.principal.userId}`
+        : `ip:${request.ip}`;
       let taken: TokenBucketResult | Promise<TokenBucketResult>;
       try {
-        taken = store.take(key, general);
+        taken = store.take(key, rule);
       } catch (error) {
         taken = Promise.reject(error);
       }
@@ -64,7 +70,7 @@ export const rateLimit = fp(
           if (!shared) return done(error as Error);
           metrics.rateLimitStoreErrors.inc({ bucket: 'general', outcome: 'allowed' });
           outage.failed(error);
-          setHeaders(reply, general.capacity, general.capacity, 0);
+          setHeaders(reply, rule.capacity, rule.capacity, 0);
           done();
         },
       );

@@ -1,5 +1,5 @@
 import { allOperations } from '@armature/contracts/all-operations';
-import type { Access, Operation } from '@armature/contracts/operation';
+import { type Access, type Operation, operationScope } from '@armature/contracts/operation';
 import { type ServiceName, serviceCatalog } from '@armature/contracts/services';
 import { ApiError } from '@armature/platform';
 import FindMyWay from 'find-my-way';
@@ -15,6 +15,10 @@ interface PathEntry {
   owner: Upstream;
   /** Who may call each method of this path (HEAD as GET). */
   access: Map<string, Access>;
+  /** The scope an API key needs for each method (HEAD as GET). */
+  scopes: Map<string, string>;
+  /** What a call of each method counts against a quota (the contract's `cost`, 1 by default). */
+  costs: Map<string, number>;
 }
 
 /** Paths the gateway forwards: versioned operations of the services (not the gateway's own). */
@@ -35,7 +39,7 @@ for (const operation of forwardedOperations) {
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
   let entry = entries.get(path);
   if (!entry) {
-    entry = { owner: operation.service, access: new Map() };
+    entry = { owner: operation.service, access: new Map(), scopes: new Map(), costs: new Map() };
     entries.set(path, entry);
     // One lookup per path, whatever the method: register it once, under GET, with its entry.
     router.on('GET', path, () => {}, entry);
@@ -46,7 +50,12 @@ for (const operation of forwardedOperations) {
     );
   }
   entry.access.set(operation.method, operation.access);
-  if (operation.method === 'GET') entry.access.set('HEAD', operation.access);
+  entry.scopes.set(operation.method, operationScope(operation));
+  entry.costs.set(operation.method, operation.cost ?? 1);
+  if (operation.method === 'GET') {
+    entry.access.set('HEAD', operation.access);
+    entry.scopes.set('HEAD', operationScope(operation));
+  }
 }
 
 /** Resource roots, for registering unversioned routes (`/users`, `/users/*`, …). */
@@ -77,6 +86,16 @@ function serviceNamed(name: string | undefined): Upstream | undefined {
 /** Who may call this route, as the contract says; undefined for a route it does not declare. */
 export function accessOf(method: string, path: string): Access | undefined {
   return entryOf(path)?.access.get(method);
+}
+
+/** The scope an API key needs for this route, as the contract's operation names it. */
+export function scopeOf(method: string, path: string): string | undefined {
+  return entryOf(path)?.scopes.get(method);
+}
+
+/** What a call of this route counts against a quota, as the contract's operation says. */
+export function costOf(method: string, path: string): number | undefined {
+  return entryOf(path)?.costs.get(method);
 }
 
 /** Whether anyone may call this route without a token (the contract's `access: 'public'`). */

@@ -23,6 +23,7 @@ import type { UsersDatabase } from './db/schema.ts';
 import { deleteExpiredSessions } from './db/sessions.ts';
 import { findUser } from './db/users.ts';
 import { userEtag } from './domain/users.ts';
+import { registerApiKeyRoutes } from './http/api-keys.ts';
 import { registerAuthRoutes } from './http/auth.ts';
 import { registerEmailVerificationRoutes } from './http/email-verification.ts';
 import { registerJwksRoute } from './http/jwks.ts';
@@ -66,6 +67,7 @@ export const usersService = defineService<UsersDatabase, UsersConfig, UsersConte
     registerSessionRoutes(app, context);
     registerEmailVerificationRoutes(app, context);
     registerMfaRoutes(app, context);
+    registerApiKeyRoutes(app, context);
     // Mail queued in the outbox is delivered from now on (SMTP with MAIL_URL, else the mail folder).
     const mail = startMail(app, { db, config: config.mail });
     context.mail.wake = () => mail.relay.wake();

@@ -42,13 +42,19 @@ export class AccessTokens {
     return this.#settings;
   }
 
-  async issue(subject: TokenSubject): Promise<IssuedTokens> {
+  /** `extra` adds claims (an API key's `scp` and `akid`) and may shorten the lifetime. */
+  async issue(
+    subject: TokenSubject,
+    extra: { claims?: Record<string, unknown>; ttlSeconds?: number } = {},
+  ): Promise<IssuedTokens> {
     const { kid, key } = await this.#keys.signingKey();
     const now = Math.floor(Date.now() / 1000);
+    const ttl = extra.ttlSeconds ?? this.#settings.accessTokenTtlSeconds;
     const claims = {
       email: subject.email,
       roles: [subject.role],
       ...(subject.sessionId ? { sid: toPublicId('session', subject.sessionId) } : {}),
+      ...extra.claims,
     };
     const accessToken = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid })
@@ -56,9 +62,9 @@ export class AccessTokens {
       .setIssuer(this.#settings.issuer)
       .setAudience(this.#settings.audience)
       .setIssuedAt(now)
-      .setExpirationTime(now + this.#settings.accessTokenTtlSeconds)
+      .setExpirationTime(now + ttl)
       .sign(key);
-    return { accessToken, expiresIn: this.#settings.accessTokenTtlSeconds };
+    return { accessToken, expiresIn: ttl };
   }
 }
 

@@ -123,6 +123,25 @@ export interface UsersDatabase {
   mfa_factors: MfaFactorsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
+  /** Migration 0005. */
+  api_keys: ApiKeysTable;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  previous_hash: string | null;
+  previous_expires_at: Timestamp | null;
+  scopes: string[];
+  plan: string;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export type UserRecord = Selectable<UsersTable>;
