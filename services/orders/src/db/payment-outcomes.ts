@@ -47,8 +47,9 @@ export async function paymentVoided(trx: Trx, orderId: string): Promise<void> {
   await movePayment(trx, orderId, ['pending', 'authorized'], 'voided');
 }
 
+/** From authorized too: a refund that overtook its capture's event still ends refunded. */
 export async function paymentRefunded(trx: Trx, orderId: string): Promise<void> {
-  await movePayment(trx, orderId, ['captured'], 'refunded');
+  await movePayment(trx, orderId, ['authorized', 'captured'], 'refunded');
 }
 
 /** `payment.failed`: the payment is marked failed and a still pending order is cancelled, its stock returned. */
