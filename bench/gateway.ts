@@ -89,8 +89,9 @@ function gatewayEnv(upstream: string, port: number): Record<string, string> {
     HOST: '127.0.0.1',
     PORT: String(port),
     USERS_SERVICE_URLS: upstream,
-    // Only users routes are measured; the orders entry just has to name a live service.
+    // Only users routes are measured; the other entries just have to name a live service.
     ORDERS_SERVICE_URLS: upstream,
+    PAYMENTS_SERVICE_URLS: upstream,
     RATE_LIMIT_MAX_REQUESTS: '10000000',
   };
 }

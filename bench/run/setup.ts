@@ -75,6 +75,7 @@ export function baseEnv(): Record<string, string | undefined> {
     'NATS_URL',
     'USERS_SERVICE_URLS',
     'ORDERS_SERVICE_URLS',
+    'PAYMENTS_SERVICE_URLS',
     'PORT',
     'USERS_PORT',
     'ORDERS_PORT',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type FakeUpstream, startFakeUpstream } from '@armature/gateway/testing/fake-upstream';
+import { upstreamVariables } from '@armature/gateway/testing/gateway';
 import { gatewayMain, type RunningProcess, startProcess } from '@armature/gateway/testing/processes';
 import { createSigningKey, type SigningKey, signToken } from '@armature/gateway/testing/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +16,9 @@ beforeAll(async () => {
   key = await createSigningKey();
   upstream = await startFakeUpstream({ name: 'service', keys: [key.jwk] });
   const env = {
-    HOST: '127.0.0.1',
-    PORT: '0',
+    // Every service of the catalog at the one fake upstream.
+    ...upstreamVariables({ users: [upstream.url] }),
     LOG_LEVEL: 'info',
-    USERS_SERVICE_URLS: upstream.url,
-    ORDERS_SERVICE_URLS: upstream.url,
     REDIS_URL: redisUrl,
     RATE_LIMIT_KEY_PREFIX: `test:shared:${randomUUID()}:`,
     RATE_LIMIT_MAX_REQUESTS: '10',
