@@ -335,7 +335,7 @@ export interface paths {
         /**
          * Change an order's status, with optimistic locking (`version` in the body or `If-Match`)
          * @deprecated
-         * @description A member may cancel their own pending order; admins make every other allowed change. A stale version is a 409; a change the lifecycle does not allow is a 422. Cancelling returns the stock.
+         * @description A member may cancel their own order before it ships (a paid one is refunded); admins make every other allowed change. A stale version is a 409; a change the lifecycle does not allow is a 422. Cancelling returns the stock.
          *
          *     Requires an access token.
          */
@@ -1162,7 +1162,7 @@ export interface paths {
         head?: never;
         /**
          * Change an order's status, with optimistic locking (`version` in the body or `If-Match`)
-         * @description A member may cancel their own pending order; admins make every other allowed change. A stale version is a 409; a change the lifecycle does not allow is a 422. Cancelling returns the stock.
+         * @description A member may cancel their own order before it ships (a paid one is refunded); admins make every other allowed change. A stale version is a 409; a change the lifecycle does not allow is a 422. Cancelling returns the stock.
          *
          *     Requires an access token.
          */

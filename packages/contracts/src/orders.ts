@@ -242,7 +242,7 @@ export const ordersOperations = defineOperations({
     path: '/orders/{id}',
     summary: "Change an order's status, with optimistic locking (`version` in the body or `If-Match`)",
     description:
-      'A member may cancel their own pending order; admins make every other allowed change. A stale ' +
+      'A member may cancel their own order before it ships (a paid one is refunded); admins make every other allowed change. A stale ' +
       'version is a 409; a change the lifecycle does not allow is a 422. Cancelling returns the stock.',
     tags: ['Orders'],
     access: 'authenticated',
