@@ -277,6 +277,48 @@ describe(`API keys (${mode})`, () => {
       1500,
     );
   });
+
+  it('counts each key’s requests in its owner’s usage, by day and status class', async () => {
+    const owner = await member('metered');
+    const reader = await createKey(owner, { name: 'reader', scopes: ['users:read'] });
+    const carts = await createKey(owner, { name: 'carts', scopes: ['cart:read', 'usage:read'] });
+    expect((await withKey(reader.key, '/v1/users/me')).status).toBe(200);
+    expect((await withKey(reader.key, '/v1/users/me', { as: 'bearer' })).status).toBe(200);
+    expect((await withKey(carts.key, '/v1/users/me/cart')).status).toBe(200);
+    expect((await withKey(carts.key, '/v1/users/me')).status).toBe(403);
+    // Reading usage needs its scope.
+    const unscoped = await withKey(reader.key, '/v1/users/me/usage');
+    expect(unscoped.status).toBe(403);
+    expect(unscoped.body.error.code).toBe('INSUFFICIENT_SCOPE');
+
+    const today = new Date().toISOString().slice(0, 10);
+    const path = `/v1/users/${owner.id}/usage?from=${today}&to=${today}`;
+    const usage = await eventually('both keys counted', async () => {
+      const reply = await system.call('GET', path, { token: owner.token });
+      expect(reply.status).toBe(200);
+      return reply.body.days[0].apiKeys.length === 2 && reply;
+    });
+    const [day] = usage.body.days;
+    const byKey = Object.fromEntries(
+      day.apiKeys.map((entry: { keyId: string; requests: unknown }) => [entry.keyId, entry.requests]),
+    );
+    expect(byKey[reader.id]).toEqual({
+      total: 3,
+      byStatusClass: { success: 2, redirection: 0, clientError: 1, serverError: 0 },
+    });
+    expect(byKey[carts.id]).toEqual({
+      total: 2,
+      byStatusClass: { success: 1, redirection: 0, clientError: 1, serverError: 0 },
+    });
+    // The user's own total holds the keys' requests and those made with a token (sign-in, reads).
+    expect(day.requests.total).toBeGreaterThan(5);
+
+    // With the scope, a key reads its owner's usage; another member cannot.
+    expect((await withKey(carts.key, '/v1/users/me/usage')).status).toBe(200);
+    const stranger = await member('stranger');
+    const refused = await system.call('GET', `/v1/users/${owner.id}/usage`, { token: stranger.token });
+    expect(refused.status).toBe(403);
+  });
 });
 
 describe(`admin-only routes (${mode})`, () => {

@@ -925,6 +925,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests of a user per day, by status class and by API key (self or admin)
+         * @deprecated
+         * @description Counted at the gateway: every request the user made with a token or one of their API keys, per calendar day (UTC), kept 92 days. `from`..`to` spans at most 92 days. Counts of the last second may still be on their way from other gateways.
+         *
+         *     Requires an access token.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/auth/api-keys": {
         parameters: {
             query?: never;
@@ -1710,6 +1733,28 @@ export interface paths {
          *     Requires an access token.
          */
         delete: operations["deleteSessionV2"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/users/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests of a user per day, by status class and by API key (self or admin)
+         * @description Counted at the gateway: every request the user made with a token or one of their API keys, per calendar day (UTC), kept 92 days. `from`..`to` spans at most 92 days. Counts of the last second may still be on their way from other gateways.
+         *
+         *     Requires an access token.
+         */
+        get: operations["getUsageV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2760,6 +2805,60 @@ export interface components {
              * @example 900
              */
             expiresIn: number;
+        };
+        /** Usage */
+        Usage: {
+            /** @example usr_01h455vb4pex5vsknk084sn02q */
+            userId: string;
+            /**
+             * Format: date
+             * @example 2026-12-05
+             */
+            from: string;
+            /**
+             * Format: date
+             * @example 2026-12-05
+             */
+            to: string;
+            days: {
+                /**
+                 * Format: date
+                 * @example 2026-12-05
+                 */
+                date: string;
+                /** RequestCounts */
+                requests: {
+                    total: number;
+                    byStatusClass: {
+                        /** @description 2xx */
+                        success: number;
+                        /** @description 3xx */
+                        redirection: number;
+                        /** @description 4xx (refusals by the gateway included: 401, 403, 429) */
+                        clientError: number;
+                        /** @description 5xx */
+                        serverError: number;
+                    };
+                };
+                apiKeys: {
+                    /** @example key_01h455vb4pex5vsknk084sn02q */
+                    keyId: string;
+                    /** RequestCounts */
+                    requests: {
+                        total: number;
+                        byStatusClass: {
+                            /** @description 2xx */
+                            success: number;
+                            /** @description 3xx */
+                            redirection: number;
+                            /** @description 4xx (refusals by the gateway included: 401, 403, 429) */
+                            clientError: number;
+                            /** @description 5xx */
+                            serverError: number;
+                        };
+                    };
+                }[];
+            }[];
         };
         /** User */
         User: {
@@ -5855,6 +5954,47 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC); by default 29 days before `to` */
+                from?: string;
+                /** @description Last day (UTC); today by default */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+            503: components["responses"]["Error503V1"];
+        };
+    };
     exchangeApiKeyV2: {
         parameters: {
             query?: never;
@@ -8276,6 +8416,45 @@ export interface operations {
             502: components["responses"]["Error502"];
             503: components["responses"]["Error503"];
             504: components["responses"]["Error504"];
+        };
+    };
+    getUsageV2: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC); by default 29 days before `to` */
+                from?: string;
+                /** @description Last day (UTC); today by default */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A `usr_…` id, or `me` for the caller */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
         };
     };
 }

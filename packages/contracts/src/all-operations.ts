@@ -9,6 +9,7 @@ import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
 import { paymentsOperations } from './payments.ts';
 import { productsOperations } from './products.ts';
+import { usageOperations } from './usage.ts';
 import { usersOperations } from './users.ts';
 
 // armature:new-service imports
@@ -24,6 +25,7 @@ const areas: Record<string, Operation>[] = [
   usersOperations,
   accountsOperations,
   apiKeysOperations,
+  usageOperations,
   mfaOperations,
   productsOperations,
   cartsOperations,

@@ -1,3 +1,4 @@
+import { usageRetentionDays } from '@armature/contracts/usage';
 import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
 import { LeasedTokenBuckets, MemoryTokenBuckets } from '@armature/platform/rate-limit/index';
 import { Redis } from 'ioredis';
@@ -15,6 +16,8 @@ import { MemoryQuotas, quota, RedisQuotas } from './quota.ts';
 import { rateLimit } from './rate-limit.ts';
 import { security } from './security.ts';
 import { createUpstreams, type Upstreams } from './upstreams.ts';
+import { usage } from './usage.ts';
+import { MemoryUsage, RedisUsage } from './usage-store.ts';
 import { versioning } from './versioning.ts';
 
 declare module 'fastify' {
@@ -86,6 +89,14 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
     plans: config.plans,
     store: redis ? new RedisQuotas(redis) : new MemoryQuotas(now),
     shared: redis !== undefined,
+    now,
+  });
+  await app.register(usage, {
+    store: redis
+      ? new RedisUsage(redis, { flushMs: config.usageFlushMs, retentionDays: usageRetentionDays })
+      : new MemoryUsage(),
+    plans: config.plans,
+    metrics,
     now,
   });
   await app.register(apiRoutes, { upstreams, metrics });

@@ -58,6 +58,8 @@ export interface GatewayConfig extends CommonConfig {
   corsOrigins: string[];
   /** Plans by name (`PLANS`): a rate and a quota each; `default` is that of signed-in members. */
   plans: Plans;
+  /** How often a gateway sends its usage counts to Redis (`USAGE_FLUSH_MS`). */
+  usageFlushMs: number;
   /** The clock of quota periods (tests set it; the system clock otherwise). */
   now?: () => number;
   /** Fastify's `trustProxy`: which proxies to believe in `X-Forwarded-For` when working out a client's IP. */
@@ -101,6 +103,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
     trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
     plans: readPlansVariable(env),
+    usageFlushMs: readInt(env, 'USAGE_FLUSH_MS', 1000, { min: 50, max: 60_000 }),
   };
 }
 

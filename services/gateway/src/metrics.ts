@@ -24,6 +24,8 @@ export class GatewayMetrics {
   readonly rateLimitRejections: Counter<'bucket'>;
 
   #instances: () => InstanceState[] = () => [];
+  /** API requests by caller, plan and status class, added up here and read at collection time. */
+  readonly #apiRequests = new Map<string, number>();
 
   constructor(registry: Registry) {
     this.registry = registry;
@@ -50,6 +52,20 @@ export class GatewayMetrics {
       help: 'Requests refused with 429 because the caller’s bucket was empty, by bucket',
       labelNames: ['bucket'] as const,
       registers: [registry],
+    });
+    const apiRequests = this.#apiRequests;
+    new Counter({
+      name: 'gateway_api_requests_total',
+      help: 'API requests answered, by kind of caller (api_key, token, anonymous), plan and status class',
+      labelNames: ['caller', 'plan', 'status_class'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, count] of apiRequests) {
+          const [caller, plan, statusClass] = labels.split('|');
+          this.inc({ caller, plan, status_class: statusClass }, count);
+        }
+      },
     });
     const read = () => this.#instances();
     new Gauge({
@@ -81,5 +97,11 @@ export class GatewayMetrics {
   /** Gauges read when scraped: whether each instance takes traffic, and its circuit's state. */
   observeInstances(read: () => InstanceState[]): void {
     this.#instances = read;
+  }
+
+  /** One API request answered; `statusClass` is 0 for 2xx … 3 for 5xx. */
+  countApiRequest(caller: string, plan: string, statusClass: number): void {
+    const labels = `${caller}|${plan}|${statusClass + 2}xx`;
+    this.#apiRequests.set(labels, (this.#apiRequests.get(labels) ?? 0) + 1);
   }
 }

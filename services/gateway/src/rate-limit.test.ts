@@ -39,6 +39,20 @@ afterAll(async () => {
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 describe(`rate limits (${store} buckets)`, () => {
+  it('take an operation’s contract cost: a checkout empties a bucket of five', async () => {
+    const token = await signToken(key);
+    const checkout = await call(gateway.url, '/v1/users/me/orders', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(checkout.status).toBe(200);
+    expect(checkout.headers.get('x-ratelimit-remaining')).toBe('0');
+    const next = await call(gateway.url, '/v1/users/me', bearer(token));
+    expect(next.status).toBe(429);
+    expect(next.body.error.code).toBe('RATE_LIMITED');
+  });
+
   it('count down on every response, then answer 429 RATE_LIMITED with Retry-After, calling no service', async () => {
     const token = await signToken(key);
     const remaining: Array<string | null> = [];

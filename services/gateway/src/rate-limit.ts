@@ -9,6 +9,7 @@ import {
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayMetrics } from './metrics.ts';
+import { costOf } from './routes.ts';
 
 export interface RateLimitOptions {
   /** Where the general buckets live: in-process, or Redis shared by every gateway. */
@@ -24,7 +25,7 @@ export interface RateLimitOptions {
 
 /**
  * Token-bucket rate limits on every request but health probes, per user when the token is valid,
- * else per client IP; and a stricter bucket on `POST /auth/login` per IP and email, so one address
+ * else per client IP, each operation taking its contract `cost` in tokens; and a stricter bucket on `POST /auth/login` per IP and email, so one address
  * cannot try passwords against one account quickly (the same bucket size guards password resets and
  * changes: see `strictKeys`). Every response carries `X-RateLimit-Limit`,
  * `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds when the bucket is full again);
@@ -54,9 +55,11 @@ export const rateLimit = fp(
       const key = request.principal
         ? `${plan ? `plan:${plan.capacity}:${plan.windowMs}:` : ''}user:${request.principal.userId}`
         : `ip:${request.ip}`;
+      // An operation takes what the contract says it costs (a checkout counts more than a read).
+      const cost = request.api ? (costOf(request.method, request.api.path) ?? 1) : 1;
       let taken: TokenBucketResult | Promise<TokenBucketResult>;
       try {
-        taken = store.take(key, rule);
+        taken = store.take(key, rule, cost);
       } catch (error) {
         taken = Promise.reject(error);
       }

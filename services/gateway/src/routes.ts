@@ -12,7 +12,8 @@ export type Upstream = ServiceName;
  * method decides only whether a token is needed at the edge. Nothing here restates a path by hand.
  */
 interface PathEntry {
-  owner: Upstream;
+  /** The service it is forwarded to; undefined for the gateway's own operations (usage). */
+  owner: Upstream | undefined;
   /** Who may call each method of this path (HEAD as GET). */
   access: Map<string, Access>;
   /** The scope an API key needs for each method (HEAD as GET). */
@@ -29,22 +30,28 @@ export const forwardedOperations = (Object.values(allOperations) as Operation[])
 
 // Ids as long as the services accept (their routers take 2048-character parameters), so that an
 // overlong id reaches its service and gets that service's 404 for an unknown id.
+/** Versioned operations the gateway answers itself: their access, scopes and costs apply as for any. */
+export const gatewayOperations = (Object.values(allOperations) as Operation[]).filter(
+  (operation) => operation.service === 'gateway' && !operation.unversioned,
+);
+
 const router = FindMyWay<FindMyWay.HTTPVersion.V1>({
   caseSensitive: true,
   ignoreTrailingSlash: false,
   maxParamLength: 2048,
 });
 const entries = new Map<string, PathEntry>();
-for (const operation of forwardedOperations) {
+for (const operation of [...forwardedOperations, ...gatewayOperations]) {
+  const owner = operation.service === 'gateway' ? undefined : operation.service;
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
   let entry = entries.get(path);
   if (!entry) {
-    entry = { owner: operation.service, access: new Map(), scopes: new Map(), costs: new Map() };
+    entry = { owner, access: new Map(), scopes: new Map(), costs: new Map() };
     entries.set(path, entry);
     // One lookup per path, whatever the method: register it once, under GET, with its entry.
     router.on('GET', path, () => {}, entry);
   }
-  if (entry.owner !== operation.service) {
+  if (entry.owner !== owner) {
     throw new Error(
       `${operation.path} is owned by both ${entry.owner} and ${operation.service} in the contract`,
     );

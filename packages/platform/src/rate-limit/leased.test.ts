@@ -84,4 +84,26 @@ describe('leased shared buckets (two gateways on one Redis)', () => {
     // Only the first take waits for a lease; renewals happen in the background.
     expect(synchronous).toBeGreaterThanOrEqual(45);
   });
+
+  it('spends an operation’s cost from the leases, never admitting more than the bucket across gateways', async () => {
+    const key = randomUUID();
+    const rule = perDay(100);
+    const admitted: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const cost = i % 3 === 0 ? 5 : 1;
+      if ((await gateways[i % 2]!.take(key, rule, cost)).allowed) admitted.push(cost);
+    }
+    const spent = admitted.reduce((sum, cost) => sum + cost, 0);
+    expect(spent).toBeLessThanOrEqual(100);
+    // At most two leases (one per gateway, 10 tokens each) left unspent.
+    expect(spent).toBeGreaterThanOrEqual(100 - 2 * 10);
+    // Costlier than a lease: taken whole from the shared bucket when it has enough.
+    const big = randomUUID();
+    expect((await gateways[0]!.take(big, rule, 30)).allowed).toBe(true);
+    expect((await gateways[1]!.take(big, rule, 30)).allowed).toBe(true);
+    expect((await gateways[0]!.take(big, rule, 30)).allowed).toBe(true);
+    const fourth = await gateways[1]!.take(big, rule, 30);
+    expect(fourth.allowed).toBe(false);
+    expect(fourth.retryAfterMs).toBeGreaterThan(0);
+  });
 });

@@ -90,15 +90,16 @@ export class LeasedTokenBuckets implements TokenBucketStore {
     return Math.max(1, Math.floor(rule.capacity * this.#fraction));
   }
 
-  take(key: string, rule: TokenBucketRule): TokenBucketResult | Promise<TokenBucketResult> {
-    if (rule.capacity < this.#minCapacity) return this.#exact.take(key, rule);
+  take(key: string, rule: TokenBucketRule, cost = 1): TokenBucketResult | Promise<TokenBucketResult> {
+    if (rule.capacity < this.#minCapacity) return this.#exact.take(key, rule, cost);
+    const need = Math.min(cost, rule.capacity);
     const now = this.#now();
     const lease = this.#leases.get(key);
     if (lease) {
       if (lease.expiresAt <= now) lease.tokens = 0;
-      if (lease.tokens >= 1) return this.#spend(key, lease, rule, now);
+      if (lease.tokens >= need) return this.#spend(key, lease, rule, now, need);
       if (lease.emptyUntil > now) return refused(rule, lease, now);
-      return (lease.renewing ?? this.#renew(key, rule, lease)).then(() => this.#after(key, rule));
+      return this.#topUp(key, rule, lease, need);
     }
     const fresh: Lease = {
       tokens: 0,
@@ -109,19 +110,36 @@ export class LeasedTokenBuckets implements TokenBucketStore {
       renewing: undefined,
     };
     this.#leases.set(key, fresh);
-    return this.#renew(key, rule, fresh).then(() => this.#after(key, rule));
+    return this.#renew(key, rule, fresh, need).then(() => this.#after(key, rule, need));
   }
 
-  /** After waiting on a lease: spend from it, or refuse when the shared bucket had nothing. */
-  #after(key: string, rule: TokenBucketRule): TokenBucketResult {
+  /**
+   * Waits for the renewal under way, if any (it may have asked for less than this request costs),
+   * then takes what is still missing.
+   */
+  async #topUp(key: string, rule: TokenBucketRule, lease: Lease, need: number): Promise<TokenBucketResult> {
+    if (lease.renewing) await lease.renewing;
+    if (lease.tokens < need && lease.emptyUntil <= this.#now())
+      await (lease.renewing ?? this.#renew(key, rule, lease, need));
+    return this.#after(key, rule, need);
+  }
+
+  /** After waiting on a lease: spend from it, or refuse when the shared bucket had too little. */
+  #after(key: string, rule: TokenBucketRule, need: number): TokenBucketResult {
     const now = this.#now();
     const lease = this.#leases.get(key);
-    if (lease && lease.tokens >= 1 && lease.expiresAt > now) return this.#spend(key, lease, rule, now);
+    if (lease && lease.tokens >= need && lease.expiresAt > now)
+      return this.#spend(key, lease, rule, now, need);
+    if (lease && lease.emptyUntil <= now) {
+      // The shared bucket is drained (it granted less than asked): ask again once the tokens still
+      // missing have had time to come back, not on every request until then.
+      lease.emptyUntil = now + Math.ceil(((need - lease.tokens) * rule.windowMs) / rule.capacity);
+    }
     return refused(rule, lease, now);
   }
 
-  #spend(key: string, lease: Lease, rule: TokenBucketRule, now: number): TokenBucketResult {
-    lease.tokens -= 1;
+  #spend(key: string, lease: Lease, rule: TokenBucketRule, now: number, need: number): TokenBucketResult {
+    lease.tokens -= need;
     const size = this.leaseSize(rule);
     if (lease.tokens < size / 2 && lease.renewing === undefined && lease.emptyUntil <= now) {
       // Renewed in the background: the requests of the meantime spend what is left.
@@ -136,9 +154,11 @@ export class LeasedTokenBuckets implements TokenBucketStore {
     };
   }
 
-  #renew(key: string, rule: TokenBucketRule, lease: Lease): Promise<void> {
+  /** Takes a new lease: its usual size, or more when one request costs more than that. */
+  #renew(key: string, rule: TokenBucketRule, lease: Lease, need = 1): Promise<void> {
     const size = this.leaseSize(rule);
-    const renewing = this.#lease(key, rule.capacity, rule.windowMs, size).then(
+    const want = Math.max(size, need - Math.max(0, Math.floor(lease.tokens)));
+    const renewing = this.#lease(key, rule.capacity, rule.windowMs, want).then(
       ([granted = 0, remaining = 0, resetAfter = 0, retryAfter = 0]) => {
         const now = this.#now();
         if (lease.expiresAt <= now) lease.tokens = 0;

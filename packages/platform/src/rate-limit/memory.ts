@@ -24,14 +24,14 @@ export class MemoryTokenBuckets implements TokenBucketStore {
     this.#now = options.now ?? Date.now;
   }
 
-  take(key: string, rule: TokenBucketRule): TokenBucketResult {
+  take(key: string, rule: TokenBucketRule, cost = 1): TokenBucketResult {
     const now = this.#now();
     let state = this.#buckets.get(key);
     if (!state) {
       state = { tokens: rule.capacity, updatedAt: now };
       this.#buckets.set(key, state);
     }
-    return takeToken(state, rule, now);
+    return takeToken(state, rule, now, cost);
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,8 @@ import type { TokenBucketResult, TokenBucketRule, TokenBucketStore } from './tok
  * The clock is Redis's own (`TIME`), so instances with skewed clocks still agree. A key expires once
  * its bucket would be full again, when it is indistinguishable from a new one.
  *
- * One call takes a token from each of several buckets (KEYS[i], with capacity ARGV[2i-1] and window
- * ARGV[2i]), in order, and returns four numbers per bucket. A key may appear twice: the second take
+ * One call takes tokens from each of several buckets (KEYS[i], with capacity ARGV[3i-2], window
+ * ARGV[3i-1] and cost ARGV[3i]), in order, and returns four numbers per bucket. A key may appear twice: the second take
  * sees the first.
  */
 const tokenBucketScript = `
@@ -17,8 +17,9 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local results = {}
 for i, key in ipairs(KEYS) do
-  local capacity = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
+  local capacity = tonumber(ARGV[3 * i - 2])
+  local window = tonumber(ARGV[3 * i - 1])
+  local need = math.min(tonumber(ARGV[3 * i]), capacity)
   local state = redis.call('HMGET', key, 'tokens', 'ts')
   local tokens = tonumber(state[1])
   local ts = tonumber(state[2])
@@ -29,8 +30,8 @@ for i, key in ipairs(KEYS) do
   local perMs = capacity / window
   tokens = math.min(capacity, tokens + math.max(0, now - ts) * perMs)
   local allowed = 0
-  if tokens >= 1 then
-    tokens = tokens - 1
+  if tokens >= need then
+    tokens = tokens - need
     allowed = 1
   end
   local resetAfter = math.ceil((capacity - tokens) / perMs)
@@ -38,7 +39,7 @@ for i, key in ipairs(KEYS) do
   redis.call('PEXPIRE', key, math.max(1, resetAfter))
   local retryAfter = 0
   if allowed == 0 then
-    retryAfter = math.ceil((1 - tokens) / perMs)
+    retryAfter = math.ceil((need - tokens) / perMs)
   end
   local at = 4 * (i - 1)
   results[at + 1] = allowed
@@ -49,12 +50,13 @@ end
 return results
 `;
 
-/** `numberOfKeys`, the keys, then a capacity and a window per key. */
+/** `numberOfKeys`, the keys, then a capacity, a window and a cost per key. */
 type BucketCommand = (...args: Array<string | number>) => Promise<number[]>;
 
 interface PendingTake {
   key: string;
   rule: TokenBucketRule;
+  cost: number;
   resolve: (result: TokenBucketResult) => void;
   reject: (error: unknown) => void;
 }
@@ -86,9 +88,9 @@ export class RedisTokenBuckets implements TokenBucketStore {
     this.#take = command.bind(redis);
   }
 
-  take(key: string, rule: TokenBucketRule): Promise<TokenBucketResult> {
+  take(key: string, rule: TokenBucketRule, cost = 1): Promise<TokenBucketResult> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ key, rule, resolve, reject });
+      this.#pending.push({ key, rule, cost, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -108,7 +110,7 @@ export class RedisTokenBuckets implements TokenBucketStore {
   #send(batch: PendingTake[]): void {
     const args: Array<string | number> = [batch.length];
     for (const take of batch) args.push(take.key);
-    for (const take of batch) args.push(take.rule.capacity, take.rule.windowMs);
+    for (const take of batch) args.push(take.rule.capacity, take.rule.windowMs, take.cost);
     this.#take(...args).then(
       (results) => {
         for (let i = 0; i < batch.length; i++) {

@@ -22,6 +22,25 @@ const stores: Array<[string, () => TokenBucketStore]> = [
 describe.each(stores)('token buckets (%s)', (_name, makeStore) => {
   const store = makeStore();
 
+  it('takes an operation’s cost in tokens, and a refused costly call waits for what it lacks', async () => {
+    const key = randomUUID();
+    const rule = { capacity: 12, windowMs: 60_000 };
+    const first = await store.take(key, rule, 5);
+    const second = await store.take(key, rule, 5);
+    const third = await store.take(key, rule, 5);
+    expect([first.allowed, second.allowed, third.allowed]).toEqual([true, true, false]);
+    expect([first.remaining, second.remaining]).toEqual([7, 2]);
+    // One token every 5 s and three missing: about 15 s, not the 5 s of a single token.
+    expect(third.retryAfterMs).toBeGreaterThan(10_000);
+    expect(third.retryAfterMs).toBeLessThanOrEqual(15_000);
+    // What is left still serves cheaper calls.
+    expect((await store.take(key, rule)).allowed).toBe(true);
+    // A cost above the capacity counts as the capacity: such a call passes on a full bucket.
+    const full = randomUUID();
+    expect((await store.take(full, { capacity: 3, windowMs: 60_000 }, 10)).allowed).toBe(true);
+    expect((await store.take(full, { capacity: 3, windowMs: 60_000 })).allowed).toBe(false);
+  });
+
   it('allows a burst of `capacity` requests, counting down, then refuses with a retry delay', async () => {
     const key = randomUUID();
     const rule = { capacity: 5, windowMs: 60_000 };

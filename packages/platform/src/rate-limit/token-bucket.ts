@@ -1,6 +1,8 @@
 /**
  * Token buckets: each key holds up to `capacity` tokens and gains `capacity` tokens per `windowMs`,
- * continuously. A request takes one token; an empty bucket refuses. A client can burst `capacity`
+ * continuously. A request takes one token, or its cost (an expensive operation counts more; a cost
+ * above the capacity counts as the capacity, so such a call still passes on a full bucket); a bucket
+ * holding less refuses. A client can burst `capacity`
  * requests and then sustain `capacity` per window, which is what `RATE_LIMIT_MAX_REQUESTS` per
  * `RATE_LIMIT_WINDOW_MS` promises.
  */
@@ -22,8 +24,8 @@ export interface TokenBucketResult {
 }
 
 export interface TokenBucketStore {
-  /** Takes one token from the bucket named `key`. Rejects only when the store itself fails. */
-  take(key: string, rule: TokenBucketRule): TokenBucketResult | Promise<TokenBucketResult>;
+  /** Takes `cost` tokens (1 by default) from the bucket named `key`. Rejects only when the store fails. */
+  take(key: string, rule: TokenBucketRule, cost?: number): TokenBucketResult | Promise<TokenBucketResult>;
   close(): Promise<void>;
 }
 
@@ -33,15 +35,21 @@ export interface BucketState {
 }
 
 /**
- * One step of the bucket: refill for the time elapsed since `state.updatedAt`, then take a token if
- * there is one. Mutates `state`. The Redis store runs the same arithmetic in Lua (see redis.ts).
+ * One step of the bucket: refill for the time elapsed since `state.updatedAt`, then take `cost`
+ * tokens if there are as many. Mutates `state`. The Redis store runs the same arithmetic in Lua (see redis.ts).
  */
-export function takeToken(state: BucketState, rule: TokenBucketRule, now: number): TokenBucketResult {
+export function takeToken(
+  state: BucketState,
+  rule: TokenBucketRule,
+  now: number,
+  cost = 1,
+): TokenBucketResult {
   const perMs = rule.capacity / rule.windowMs;
   const elapsed = Math.max(0, now - state.updatedAt);
   let tokens = Math.min(rule.capacity, state.tokens + elapsed * perMs);
-  const allowed = tokens >= 1;
-  if (allowed) tokens -= 1;
+  const need = Math.min(cost, rule.capacity);
+  const allowed = tokens >= need;
+  if (allowed) tokens -= need;
   state.tokens = tokens;
   state.updatedAt = now;
   return {
@@ -49,6 +57,6 @@ export function takeToken(state: BucketState, rule: TokenBucketRule, now: number
     limit: rule.capacity,
     remaining: Math.floor(tokens),
     resetAfterMs: Math.ceil((rule.capacity - tokens) / perMs),
-    retryAfterMs: allowed ? 0 : Math.ceil((1 - tokens) / perMs),
+    retryAfterMs: allowed ? 0 : Math.ceil((need - tokens) / perMs),
   };
 }
