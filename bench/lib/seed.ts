@@ -167,3 +167,19 @@ export async function orderCount(base: string, adminToken: string): Promise<numb
   );
   return reply.body.pagination.total as number;
 }
+
+/** One API key per shopper (scope `users:read`), in the order of the fixture's shoppers. */
+export async function createApiKeys(base: string, fixture: Fixture): Promise<string[]> {
+  return inParallel(fixture.shoppers, 4, async (shopper) => {
+    const reply = await expectStatus(
+      'create API key',
+      201,
+      call(`${base}/v1/users/${shopper.id}/api-keys`, {
+        method: 'POST',
+        token: shopper.token,
+        body: { name: 'bench', scopes: ['users:read'] },
+      }),
+    );
+    return reply.body.key as string;
+  });
+}

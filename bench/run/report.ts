@@ -48,10 +48,25 @@ export const ratioSpecs: RatioSpec[] = [
     b: 'proxy.raw',
   },
   {
+    name: 'proxy-bound: gateway with Redis rate limits (leases) / in-process rate limits',
+    kind: 'rate-ratio',
+    a: 'proxy.gateway-redis',
+    b: 'proxy.gateway',
+    target: { op: '>=', threshold: 0.9 },
+  },
+  {
     name: 'proxy-bound: gateway with Redis rate limits / nginx-light',
     kind: 'rate-ratio',
     a: 'proxy.gateway-redis',
     b: 'proxy.nginx',
+    target: { op: '>=', threshold: 0.5 },
+  },
+  {
+    name: 'proxy-bound: API-key request / JWT request (gateway, in-process rate limits)',
+    kind: 'rate-ratio',
+    a: 'proxy.gateway-apikey',
+    b: 'proxy.gateway',
+    target: { op: '>=', threshold: 0.9 },
   },
   {
     name: 'proxy-bound: gateway with Redis rate limits / plain reply-from',

@@ -15,7 +15,7 @@ import {
   startServer,
 } from '../lib/processes.ts';
 import type { Row } from '../lib/report.ts';
-import { type Fixture, orderCount, seed } from '../lib/seed.ts';
+import { createApiKeys, type Fixture, orderCount, seed } from '../lib/seed.ts';
 import { recordResponses, scenarioRequests, titles } from './scenarios.ts';
 import {
   admin,
@@ -128,7 +128,12 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
       servers.push(server);
       return server;
     };
-    const bare = await start('bare', 'bench/support/bare-server.ts', { BARE_RESPONSES: responsesFile });
+    const bare = await start('bare', 'bench/support/bare-server.ts', {
+      BARE_RESPONSES: responsesFile,
+      BARE_KEY_EXCHANGE_URL: users1!,
+    });
+    // An API key per shopper, for the row that authenticates with keys instead of tokens.
+    const apiKeys = await createApiKeys(gateway1.url, fixture);
     // In front of the bare server, one gateway with in-process rate limits (what a single gateway
     // runs with) and one with the shared Redis buckets of the scale-out topology.
     const gatewayBare = await start('gateway-bare', 'services/gateway/src/main.ts', {
@@ -268,6 +273,18 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         id: 'proxy.gateway',
         target: 'the gateway (JWT, in-process rate limit)',
         origin: gatewayBare.url,
+        probes: [loadgen, childProbe('gateway', gatewayBare.child), p.bare],
+      });
+      const withKeys = (i: number) => [
+        { path: '/v1/users/me', headers: { 'x-api-key': apiKeys[i % apiKeys.length]! } },
+      ];
+      await measure({
+        ...base,
+        id: 'proxy.gateway-apikey',
+        target: 'the gateway (API key, in-process rate limit)',
+        origin: gatewayBare.url,
+        requests: withKeys(0),
+        perConnection: withKeys,
         probes: [loadgen, childProbe('gateway', gatewayBare.child), p.bare],
       });
       await measure({

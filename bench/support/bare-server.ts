@@ -30,6 +30,23 @@ app.get('/health/live', (_request, reply) => {
 app.get('/health/ready', (_request, reply) => {
   reply.send({ status: 'up' });
 });
+// API keys are exchanged for tokens by the users service (once per key per second at a gateway):
+// with `BARE_KEY_EXCHANGE_URL`, that one call goes to the real service, so keys work in front of the
+// bare server too.
+const keyExchange = process.env.BARE_KEY_EXCHANGE_URL;
+if (keyExchange) {
+  app.post('/v1/auth/api-keys', async (request, reply) => {
+    const response = await fetch(`${keyExchange}/v1/auth/api-keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request.body),
+    });
+    reply
+      .code(response.status)
+      .header('content-type', 'application/json')
+      .send(await response.text());
+  });
+}
 app.all('/*', (request, reply) => {
   const entry =
     byRequest.get(`${request.method} ${request.url}`) ??
