@@ -35,23 +35,39 @@ export function isApiKey(credential: string): boolean {
  */
 export class ApiKeyExchange {
   readonly #cache: LRUCache<string, Promise<ExchangedKey>>;
+  /** The same exchanges once settled, so that a known key is answered without waiting on a promise. */
+  readonly #settled: LRUCache<string, ExchangedKey>;
   readonly #users: UpstreamService;
 
   constructor(users: UpstreamService, options: ApiKeyExchangeOptions) {
     this.#users = users;
-    this.#cache = new LRUCache({ max: Math.max(1, options.size), ttl: Math.max(1, options.ttlMs) });
+    const bounds = { max: Math.max(1, options.size), ttl: Math.max(1, options.ttlMs) };
+    this.#cache = new LRUCache(bounds);
+    this.#settled = new LRUCache(bounds);
+  }
+
+  /** What a key was exchanged for, when that is known and fresh: no promise, no waiting. */
+  known(key: string): ExchangedKey | undefined {
+    return this.#settled.get(digest(key));
   }
 
   exchange(key: string): Promise<ExchangedKey> {
-    const hash = createHash('sha256').update(key).digest('base64url');
+    const hash = digest(key);
     let pending = this.#cache.get(hash);
     if (pending === undefined) {
       pending = this.#fetch(key);
       this.#cache.set(hash, pending);
-      // A failure of the users service itself is not remembered: the next request tries again.
-      pending.catch((error: unknown) => {
-        if (!(error instanceof ApiError && error.status === 401)) this.#cache.delete(hash);
-      });
+      pending.then(
+        // Remembered no longer than the promise: both expire `ttlMs` after the exchange began.
+        (exchanged) => {
+          const ttl = this.#cache.getRemainingTTL(hash);
+          if (ttl > 0) this.#settled.set(hash, exchanged, { ttl });
+        },
+        // A failure of the users service itself is not remembered: the next request tries again.
+        (error: unknown) => {
+          if (!(error instanceof ApiError && error.status === 401)) this.#cache.delete(hash);
+        },
+      );
     }
     return pending;
   }
@@ -90,4 +106,8 @@ export class ApiKeyExchange {
       plan: body.plan,
     };
   }
+}
+
+function digest(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
 }

@@ -118,6 +118,14 @@ export const edgeAuth = fp(
         typeof headerKey === 'string' ? headerKey.trim() : bearer && isApiKey(bearer) ? bearer : undefined;
       if (key !== undefined && apiKeys) {
         // The key becomes a short access token for the services; the secret goes no further.
+        const known = apiKeys.known(key);
+        const principal = known && tokens.get(known.accessToken);
+        if (known && principal) {
+          request.principal = principal;
+          request.apiKey = known;
+          request.headers.authorization = `Bearer ${known.accessToken}`;
+          return done();
+        }
         apiKeys
           .exchange(key)
           .then(async (exchanged) => {
