@@ -87,6 +87,20 @@ export const ratioSpecs: RatioSpec[] = [
     b: 'me.replyfrom',
   },
   {
+    name: 'checkout through the gateway / pgbench TPC-B, transactions/s',
+    kind: 'rate-ratio',
+    a: 'checkout.gateway',
+    b: 'checkout.pgbench',
+    target: { op: '>=', threshold: 0.5 },
+  },
+  {
+    name: 'checkout, orders service direct / pgbench TPC-B, transactions/s',
+    kind: 'rate-ratio',
+    a: 'checkout.direct',
+    b: 'checkout.pgbench',
+    target: { op: '>=', threshold: 0.6 },
+  },
+  {
     name: 'checkout, scale-out (2 orders instances)',
     kind: 'rate',
     a: 'checkout.gateway2',

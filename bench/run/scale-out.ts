@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type Cluster, startCluster } from '../../packages/cli/src/cluster.ts';
 import { startNginx } from '../lib/nginx.ts';
+import { pgbenchAvailable, runPgbench } from '../lib/pgbench.ts';
 import { BenchDatabases, deleteRedisKeys } from '../lib/postgres.ts';
 import {
   childProbe,
@@ -30,6 +31,7 @@ import {
   measure,
   notes,
   quick,
+  rows,
   runId,
   seconds,
   selected,
@@ -445,6 +447,24 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
         }),
       );
       await checkOrders('scale-out', gateway1.url, fixture, before, counted);
+      // The database's own ceiling, on the same server in the same run: what a checkout is held to.
+      if (pgbenchAvailable()) {
+        const row = await runPgbench({
+          adminUrl: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+          database: `armature_bench_pgbench_${runId.replace(/\W/g, '_').toLowerCase()}`,
+          connections,
+          seconds,
+          scenario: s,
+        });
+        rows.push(row);
+        log(
+          `  ${row.id.padEnd(20)} ${Math.round(row.rate).toString().padStart(7)}/s  latency ${row.p50.toFixed(2)} ms (average)`,
+        );
+      } else {
+        notes.push(
+          'pgbench is not installed (Debian: postgresql-client): the checkout rows have no database baseline',
+        );
+      }
     }
     if (selected.has('login')) {
       const s = titles.login;
