@@ -31,6 +31,19 @@ function add(usage: DayUsage, keyId: string, index: number, amount: number): voi
   counts[index] += amount;
 }
 
+/** The counts of one user-day (`<user>|<day>`) in `days`, made empty when missing. */
+function dayOf(
+  days: { get(id: string): DayUsage | undefined; set(id: string, usage: DayUsage): unknown },
+  id: string,
+): DayUsage {
+  let usage = days.get(id);
+  if (!usage) {
+    usage = new Map();
+    days.set(id, usage);
+  }
+  return usage;
+}
+
 function addCounts(usage: DayUsage, keyId: string, counts: ClassCounts): void {
   for (let index = 0; index < counts.length; index++) {
     if (counts[index]! > 0) add(usage, keyId, index, counts[index]!);
@@ -43,13 +56,7 @@ export class MemoryUsage implements UsageStore {
   readonly #days = new LRUCache<string, DayUsage>({ max: 200_000 });
 
   record(userId: string, keyId: string, day: string, statusClass: number): void {
-    const id = `${userId}|${day}`;
-    let usage = this.#days.get(id);
-    if (!usage) {
-      usage = new Map();
-      this.#days.set(id, usage);
-    }
-    add(usage, keyId, statusClass, 1);
+    add(dayOf(this.#days, `${userId}|${day}`), keyId, statusClass, 1);
   }
 
   async read(userId: string, days: readonly string[]): Promise<Map<string, DayUsage>> {
@@ -96,13 +103,7 @@ export class RedisUsage implements UsageStore {
   }
 
   record(userId: string, keyId: string, day: string, statusClass: number): void {
-    const id = `${userId}|${day}`;
-    let usage = this.#pending.get(id);
-    if (!usage) {
-      usage = new Map();
-      this.#pending.set(id, usage);
-    }
-    add(usage, keyId, statusClass, 1);
+    add(dayOf(this.#pending, `${userId}|${day}`), keyId, statusClass, 1);
   }
 
   /** Sends the counts gathered since the last flush; on failure they wait for the next one. */
@@ -135,11 +136,7 @@ export class RedisUsage implements UsageStore {
 
   #restore(unsent: Map<string, DayUsage>): void {
     for (const [id, usage] of unsent) {
-      let pending = this.#pending.get(id);
-      if (!pending) {
-        pending = new Map();
-        this.#pending.set(id, pending);
-      }
+      const pending = dayOf(this.#pending, id);
       for (const [keyId, counts] of usage) addCounts(pending, keyId, counts);
     }
   }
