@@ -9,6 +9,7 @@ import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
 import { paymentsOperations } from './payments.ts';
 import { productsOperations } from './products.ts';
+import { tracesOperations } from './traces.ts';
 import { usersOperations } from './users.ts';
 
 // armature:new-service imports
@@ -31,6 +32,7 @@ const areas: Record<string, Operation>[] = [
   eventsOperations,
   deadLettersOperations,
   paymentsOperations,
+  tracesOperations,
   // armature:new-service areas
 ];
 

@@ -14,5 +14,6 @@ export * from './payments.ts';
 export * from './payments-events.ts';
 export * from './products.ts';
 export * from './services.ts';
+export * from './traces.ts';
 export * from './users.ts';
 // armature:new-service exports

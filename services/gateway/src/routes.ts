@@ -13,6 +13,8 @@ export type Upstream = ServiceName;
  */
 interface PathEntry {
   owner: Upstream;
+  /** The contract's path template (`/users/{id}`), which names the route in traces. */
+  template: string;
   /** Who may call each method of this path (HEAD as GET). */
   access: Map<string, Access>;
   /** The scope an API key needs for each method (HEAD as GET). */
@@ -39,7 +41,13 @@ for (const operation of forwardedOperations) {
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
   let entry = entries.get(path);
   if (!entry) {
-    entry = { owner: operation.service, access: new Map(), scopes: new Map(), costs: new Map() };
+    entry = {
+      owner: operation.service,
+      template: operation.path,
+      access: new Map(),
+      scopes: new Map(),
+      costs: new Map(),
+    };
     entries.set(path, entry);
     // One lookup per path, whatever the method: register it once, under GET, with its entry.
     router.on('GET', path, () => {}, entry);
@@ -81,6 +89,11 @@ export function ownerOf(path: string, query: Record<string, unknown> = {}): Upst
 
 function serviceNamed(name: string | undefined): Upstream | undefined {
   return serviceCatalog.find((entry) => entry.name === name)?.name;
+}
+
+/** The contract's template of a path (`/users/usr_1` → `/users/{id}`); undefined for an unknown one. */
+export function templateOf(path: string): string | undefined {
+  return entryOf(path)?.template;
 }
 
 /** Who may call this route, as the contract says; undefined for a route it does not declare. */
