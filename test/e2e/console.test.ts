@@ -102,6 +102,31 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
     ).toBe(0);
   });
 
+  it("finds a request's trace by its X-Request-Id and draws its spans as a waterfall", async () => {
+    const requestId = `console-trace-${randomUUID()}`;
+    const response = await fetch(`${system.url}/v1/products?limit=1`, {
+      headers: { 'x-request-id': requestId },
+    });
+    expect(response.status).toBe(200);
+    await page.getByRole('link', { name: 'Traces' }).click();
+    await page.getByLabel('Request id').fill(requestId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.locator(`tr[data-request="${requestId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('GET /v1/products');
+    await row.getByRole('button').click();
+    // The gateway's request, its call upstream, the orders service's request and its query.
+    for (const [service, name] of [
+      ['gateway', 'GET /v1/products'],
+      ['gateway', 'call orders'],
+      ['orders', 'GET /v1/products'],
+      ['orders', 'db select'],
+    ]) {
+      await page.locator(`svg.waterfall [data-service="${service}"][data-span="${name}"]`).first().waitFor();
+    }
+    await page.screenshot({ path: `${artifacts}traces.png`, fullPage: true });
+  });
+
   it('finds a poisoned event in the dead letters, replays it after the fix, and it is processed once', async () => {
     await projection.break();
     const user = await signUp('Poison Console');

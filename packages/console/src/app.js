@@ -2,9 +2,14 @@ import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { EventsPage } from './pages/events.js';
 import { MapPage } from './pages/map.js';
+import { TracesPage } from './pages/traces.js';
 import { onSessionEnd, signIn, signOut } from './session.js';
 
-const pages = { map: ['Map', MapPage], events: ['Events', EventsPage] };
+const pages = {
+  map: ['Map', MapPage],
+  traces: ['Traces', TracesPage],
+  events: ['Events', EventsPage],
+};
 
 function currentPage() {
   const name = location.hash.replace(/^#\/?/, '');
