@@ -610,6 +610,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The system's traffic counters now (admin): requests, errors and latency by route and service
+         * @deprecated
+         * @description Read from the gateway’s own metrics and from every service instance’s `/metrics` at the time of the call (an instance that does not answer is left out, and its backlog is null), plus each instance’s circuit-breaker state as the gateway sees it. Totals since each process started: poll it and compare two snapshots for rates. Probes and scrapes are left out of the routes.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["getTraffic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;
@@ -1459,6 +1482,28 @@ export interface paths {
          *     Requires an admin’s access token.
          */
         get: operations["getTraceV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The system's traffic counters now (admin): requests, errors and latency by route and service
+         * @description Read from the gateway’s own metrics and from every service instance’s `/metrics` at the time of the call (an instance that does not answer is left out, and its backlog is null), plus each instance’s circuit-breaker state as the gateway sees it. Totals since each process started: poll it and compare two snapshots for rates. Probes and scrapes are left out of the routes.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["getTrafficV2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4880,6 +4925,67 @@ export interface operations {
             500: components["responses"]["Error500V1"];
         };
     };
+    getTraffic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        sampledAt: string;
+                        bucketBounds: number[];
+                        routes: {
+                            service: string;
+                            method: string;
+                            route: string;
+                            requests: number;
+                            errors: number;
+                            buckets: number[];
+                            durationSeconds: number;
+                        }[];
+                        rateLimitRefusals: {
+                            [key: string]: number;
+                        };
+                        cache: {
+                            hits: number;
+                            misses: number;
+                        };
+                        instances: {
+                            service: string;
+                            instance: string;
+                            up: boolean;
+                            breaker: "closed" | "open" | "half-open";
+                            outboxBacklog: number | null;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -7488,6 +7594,65 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getTrafficV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        sampledAt: string;
+                        bucketBounds: number[];
+                        routes: {
+                            service: string;
+                            method: string;
+                            route: string;
+                            requests: number;
+                            errors: number;
+                            buckets: number[];
+                            durationSeconds: number;
+                        }[];
+                        rateLimitRefusals: {
+                            [key: string]: number;
+                        };
+                        cache: {
+                            hits: number;
+                            misses: number;
+                        };
+                        instances: {
+                            service: string;
+                            instance: string;
+                            up: boolean;
+                            breaker: "closed" | "open" | "half-open";
+                            outboxBacklog: number | null;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
             429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
         };

@@ -10,6 +10,7 @@ import { ordersOperations } from './orders.ts';
 import { paymentsOperations } from './payments.ts';
 import { productsOperations } from './products.ts';
 import { tracesOperations } from './traces.ts';
+import { trafficOperations } from './traffic.ts';
 import { usersOperations } from './users.ts';
 
 // armature:new-service imports
@@ -33,6 +34,7 @@ const areas: Record<string, Operation>[] = [
   deadLettersOperations,
   paymentsOperations,
   tracesOperations,
+  trafficOperations,
   // armature:new-service areas
 ];
 

@@ -15,5 +15,6 @@ export * from './payments-events.ts';
 export * from './products.ts';
 export * from './services.ts';
 export * from './traces.ts';
+export * from './traffic.ts';
 export * from './users.ts';
 // armature:new-service exports
