@@ -95,6 +95,9 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
     for (const node of ['users', 'users-1', 'orders', 'orders-1']) {
       await page.locator(`[data-node="${node}"][data-status="up"]`).waitFor();
     }
+    // Each instance's circuit breaker and each service's outbox backlog, from the traffic snapshot.
+    await page.locator('[data-node="orders-1"][data-breaker="closed"]').waitFor();
+    expect(await page.locator('[data-node="orders"]').textContent()).toMatch(/outbox \d+ waiting/);
     await page.screenshot({ path: `${artifacts}map.png` });
     // The session lives in memory only.
     expect(
@@ -125,6 +128,21 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
       await page.locator(`svg.waterfall [data-service="${service}"][data-span="${name}"]`).first().waitFor();
     }
     await page.screenshot({ path: `${artifacts}traces.png`, fullPage: true });
+  });
+
+  it('charts the traffic per service and lists the routes after some requests', async () => {
+    await page.getByRole('link', { name: 'Traffic' }).click();
+    for (let i = 0; i < 20; i++) {
+      await (await fetch(`${system.url}/v1/products?limit=${1 + (i % 5)}`)).arrayBuffer();
+    }
+    // The second reading of the counters (5 s after the first) brings the first figures.
+    await page.locator('tr[data-route="orders GET /v1/products"]').waitFor({ timeout: 20_000 });
+    for (const title of ['Requests per second', 'Errors (5xx)', 'p50 latency', 'p99 latency']) {
+      await page.locator(`[data-chart="${title}"] canvas`).waitFor();
+    }
+    expect(await page.locator('[data-figure="refusals"]').textContent()).toContain('rate-limit refusals');
+    expect(await page.locator('[data-figure="cache"]').textContent()).toContain('cache hits');
+    await page.screenshot({ path: `${artifacts}traffic.png`, fullPage: true });
   });
 
   it('finds a poisoned event in the dead letters, replays it after the fix, and it is processed once', async () => {

@@ -3,10 +3,12 @@ import { html } from './html.js';
 import { EventsPage } from './pages/events.js';
 import { MapPage } from './pages/map.js';
 import { TracesPage } from './pages/traces.js';
+import { TrafficPage } from './pages/traffic.js';
 import { onSessionEnd, signIn, signOut } from './session.js';
 
 const pages = {
   map: ['Map', MapPage],
+  traffic: ['Traffic', TrafficPage],
   traces: ['Traces', TracesPage],
   events: ['Events', EventsPage],
 };
