@@ -7,7 +7,7 @@ export interface Sample {
 
 const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const labelPair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-const unescape = (value: string) =>
+const unescapeLabel = (value: string) =>
   value.replace(/\\(.)/g, (_match, char: string) => (char === 'n' ? '\n' : char));
 
 /**
@@ -22,7 +22,7 @@ export function parseSamples(text: string, wanted: (name: string) => boolean): S
     const match = sampleLine.exec(line);
     if (!match || !wanted(match[1]!)) continue;
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(labelPair)) labels[pair[1]!] = unescape(pair[2]!);
+    for (const pair of (match[2] ?? '').matchAll(labelPair)) labels[pair[1]!] = unescapeLabel(pair[2]!);
     samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
   return samples;
