@@ -81,7 +81,10 @@ describe(`traces (${mode})`, () => {
   });
 
   it('searches the latest requests by status and route', async () => {
-    const missing = await get('/v1/products/prd_01h455vb4pex5vsknk084sn02q', adminToken);
+    // Named by its caller (X-Request-Id), so kept whatever the sampling.
+    const missing = await system.fetch('/v1/products/prd_01h455vb4pex5vsknk084sn02q', {
+      headers: { 'x-request-id': `missing-${randomUUID()}` },
+    });
     expect(missing.status).toBe(404);
     const byStatus = await get('/v1/traces?status=4xx&route=/products', adminToken);
     expect(byStatus.status).toBe(200);

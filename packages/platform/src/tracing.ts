@@ -22,7 +22,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ConfigError } from './config.ts';
 import { traceparentOf as validTraceparent } from './events/envelope.ts';
 import { randomHex } from './spans/ids.ts';
-import { RecordingSpan } from './spans/recording-span.ts';
+import { RecordingSpan, SkippedSpan } from './spans/recording-span.ts';
+import { type Sampler, samplerFor } from './spans/sampler.ts';
 import { type AttributeValue, type SpanKindName, type SpanStore, spanStore } from './spans/store.ts';
 import { serviceVersion } from './version.ts';
 
@@ -54,7 +55,13 @@ export interface Tracing {
   /** Starts a span, the child of `traceparent` when one is given (and valid), else a new trace. */
   startSpan(
     name: string,
-    options: { kind: SpanKind; traceparent?: string; attributes?: Record<string, AttributeValue> },
+    options: {
+      kind: SpanKind;
+      traceparent?: string;
+      attributes?: Record<string, AttributeValue>;
+      /** Keep this new trace whatever the sampling (the span store's; a caller named the request). */
+      keep?: boolean;
+    },
   ): TraceSpan;
   /** The W3C `traceparent` naming `span` (one this tracing started), to pass on. */
   traceparentOf(span: TraceSpan): string;
@@ -108,7 +115,7 @@ export function tracingFor(
 ): Tracing | undefined {
   const destination = traceDestination(env);
   if (destination === 'off') return undefined;
-  if (destination === 'store') return storeTracing(service, spanStore(env));
+  if (destination === 'store') return storeTracing(service, spanStore(env), samplerFor(env));
   let provider = providers.get(service);
   if (!provider) {
     const processor = spanProcessor(env);
@@ -147,11 +154,17 @@ const kindNames: Record<SpanKind, SpanKindName> = {
 };
 
 /** The console's tracing: spans are plain objects written to the process's ring when they end. */
-function storeTracing(service: string, store: SpanStore): Tracing {
+function storeTracing(service: string, store: SpanStore, sampler: Sampler): Tracing {
   return {
     flush: async () => {},
     startSpan(name, options) {
       const parent = validTraceparent(options.traceparent);
+      if (parent) {
+        // The first server of the trace decided: `-00` means not kept anywhere.
+        if (parent.endsWith('-00')) return new SkippedSpan(parent);
+      } else if (!(options.keep || sampler.keep())) {
+        return new SkippedSpan(`00-${randomHex(16)}-${randomHex(8)}-00`);
+      }
       return new RecordingSpan(
         store,
         service,
@@ -163,7 +176,8 @@ function storeTracing(service: string, store: SpanStore): Tracing {
       );
     },
     traceparentOf(span) {
-      return span instanceof RecordingSpan ? `00-${span.traceId}-${span.spanId}-01` : '';
+      if (span instanceof RecordingSpan) return `00-${span.traceId}-${span.spanId}-01`;
+      return span instanceof SkippedSpan ? span.traceparent : '';
     },
   };
 }
@@ -186,6 +200,12 @@ declare module 'fastify' {
   }
 }
 
+/** The URL without its query (which may carry personal data, and is not the route). */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 const untraced = /^\/(health|metrics|spans)(\/|$|\?)/;
 
 /**
@@ -206,10 +226,12 @@ export function registerTracing(app: FastifyInstance, service: string): void {
     const span = tracing.startSpan(`${request.method} ${route}`, {
       kind: SpanKind.SERVER,
       traceparent: typeof incoming === 'string' ? incoming : undefined,
+      // A request its caller named (`X-Request-Id`) is one someone may look for: always kept.
+      keep: request.headers['x-request-id'] !== undefined,
       attributes: {
         'http.request.method': request.method,
         'http.route': route,
-        'url.path': request.url.split('?')[0],
+        'url.path': pathOf(request.url),
         'armature.request_id': request.id,
       },
     });

@@ -2,7 +2,7 @@ import { ApiError } from '@armature/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { GatewayMetrics } from './metrics.ts';
 import { forward } from './proxy.ts';
-import { ownerOf, resourceRoots, templateOf } from './routes.ts';
+import { ownerOf, resourceRoots } from './routes.ts';
 import type { Upstreams } from './upstreams.ts';
 import { supportedVersions } from './versioning.ts';
 
@@ -34,8 +34,6 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       const shown = api.path.length > 200 ? `${api.path.slice(0, 200)}…` : api.path;
       throw new ApiError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${shown}` });
     }
-    // The span is named after the contract's route, not the gateway's catch-all `/v1/*`.
-    request.span?.updateName(`${request.method} /v${api.version}${templateOf(api.path) ?? api.path}`);
     return forward(request, reply, { service: services[owner], url: api.upstreamUrl, metrics });
   };
 

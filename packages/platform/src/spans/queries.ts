@@ -1,7 +1,7 @@
 import type { LogEvent } from 'kysely';
 import { currentTraceparent } from '../events/trace-context.ts';
 import { traceDestination } from '../tracing.ts';
-import { randomHex } from './ids.ts';
+import { nextSpanId } from './ids.ts';
 import { nowMs } from './recording-span.ts';
 import { spanStore } from './store.ts';
 
@@ -20,12 +20,13 @@ export function querySpans(
   const store = spanStore(env);
   return (event) => {
     const parent = currentTraceparent();
-    if (!parent) return;
+    // No trace, or one sampled out (`-00`).
+    if (!parent || parent.endsWith('-00')) return;
     const text = event.query.sql;
     const verb = /^\s*(\w+)/.exec(text)?.[1]?.toLowerCase() ?? 'query';
     store.add({
       traceId: parent.slice(3, 35),
-      spanId: randomHex(8),
+      spanId: nextSpanId(),
       parentId: parent.slice(36, 52),
       service,
       kind: 'client',

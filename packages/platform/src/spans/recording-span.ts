@@ -1,4 +1,4 @@
-import { randomHex } from './ids.ts';
+import { nextSpanId } from './ids.ts';
 import type { AttributeValue, SpanKindName, SpanStore, StoredSpan } from './store.ts';
 
 /** Wall-clock milliseconds with sub-millisecond precision, for span timings. */
@@ -41,7 +41,7 @@ export class RecordingSpan implements StoredSpan {
     this.name = name;
     this.kind = kind;
     this.traceId = traceId;
-    this.spanId = randomHex(8);
+    this.spanId = nextSpanId();
     this.parentId = parentId;
     this.attributes = attributes;
     this.startedAt = nowMs();
@@ -77,4 +77,26 @@ export class RecordingSpan implements StoredSpan {
     this.durationMs = nowMs() - this.startedAt;
     store.add(this);
   }
+}
+
+/**
+ * A span of a trace the span store does not keep (sampled out): it records nothing and passes on a
+ * `traceparent` whose flags say so (`-00`), so the servers and consumers after it skip it too.
+ */
+export class SkippedSpan {
+  readonly traceparent: string;
+  constructor(traceparent: string) {
+    this.traceparent = traceparent;
+  }
+  setAttribute(): this {
+    return this;
+  }
+  setStatus(): this {
+    return this;
+  }
+  recordException(): void {}
+  updateName(): this {
+    return this;
+  }
+  end(): void {}
 }

@@ -2,6 +2,7 @@ import { type Trace, type TraceListQuery, type TraceSummary, tracesOperations } 
 import { ApiError, isoTimestamp, registerOperation, traceDestination } from '@armature/platform';
 import { type StoredSpan, spanStore } from '@armature/platform/spans/store';
 import type { FastifyInstance } from 'fastify';
+import { templateOf } from '../routes.ts';
 import type { Upstreams } from '../upstreams.ts';
 
 export interface TracesOptions {
@@ -15,13 +16,32 @@ export interface TracesOptions {
 /** A request the gateway answered: its server span (the services' spans have their own names). */
 const isRequest = (span: StoredSpan) => span.service === 'gateway' && span.kind === 'server';
 
+/**
+ * The contract's route of a request the gateway forwarded (`/v1/orders/{id}`), worked out when read:
+ * its span is named after the gateway's catch-all (`/v1/*`), and a lookup per request would cost
+ * every request what only the console needs.
+ */
+function routeOf(span: StoredSpan): string {
+  const method = String(span.attributes['http.request.method'] ?? '');
+  const named = span.name.startsWith(`${method} `) ? span.name.slice(method.length + 1) : span.name;
+  const versioned = /^\/v(\d+)(\/.*)$/.exec(String(span.attributes['url.path'] ?? ''));
+  const template = versioned && named.endsWith('/*') ? templateOf(versioned[2]!) : undefined;
+  return template ? `/v${versioned![1]}${template}` : named;
+}
+
+/** A span as the console shows it: a gateway request named after its route. */
+function displayName(span: StoredSpan): string {
+  if (!isRequest(span)) return span.name;
+  return `${span.attributes['http.request.method'] ?? ''} ${routeOf(span)}`;
+}
+
 function summary(span: StoredSpan): TraceSummary {
   const method = String(span.attributes['http.request.method'] ?? '');
   return {
     traceId: span.traceId,
     requestId: String(span.attributes['armature.request_id'] ?? ''),
     method,
-    route: span.name.startsWith(`${method} `) ? span.name.slice(method.length + 1) : span.name,
+    route: routeOf(span),
     path: String(span.attributes['url.path'] ?? ''),
     status: Number(span.attributes['http.response.status_code'] ?? 0),
     startedAt: isoTimestamp(new Date(span.startedAt)),
@@ -42,7 +62,7 @@ function matcher(query: TraceListQuery): (span: StoredSpan) => boolean {
     }
     if (route !== undefined) {
       const path = String(span.attributes['url.path'] ?? '').toLowerCase();
-      if (!span.name.toLowerCase().includes(route) && !path.includes(route)) return false;
+      if (!path.includes(route) && !routeOf(span).toLowerCase().includes(route)) return false;
     }
     return true;
   };
@@ -146,7 +166,7 @@ function traceOf(traceId: string, spans: StoredSpan[]): Trace {
       parentId: span.parentId ?? null,
       service: span.service,
       kind: span.kind,
-      name: span.name.slice(0, 300),
+      name: displayName(span).slice(0, 300),
       offsetMs: span.startedAt - start,
       durationMs: span.durationMs,
       error: span.error,
