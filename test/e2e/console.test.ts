@@ -145,6 +145,48 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
     await page.screenshot({ path: `${artifacts}traffic.png`, fullPage: true });
   });
 
+  it('looks up an order by id and shows its state, its events and its payments, read-only', async () => {
+    const adminToken = (await system.call('POST', '/v1/auth/login', { body: admin })).body.accessToken;
+    const product = await system.call('POST', '/v2/products', {
+      token: adminToken,
+      body: {
+        name: `Console cup ${randomUUID().slice(0, 8)}`,
+        price: { amount: 900, currency: 'USD' },
+        stock: 5,
+      },
+    });
+    expect(product.status).toBe(201);
+    const buyer = await signUp('Console Buyer');
+    const token = (
+      await system.call('POST', '/v1/auth/login', { body: { email: buyer.email, password: memberPassword } })
+    ).body.accessToken;
+    await eventually('the buyer known to the orders service', async () => {
+      const put = await system.call('PUT', `/v2/users/me/cart/items/${product.body.id}`, {
+        token,
+        body: { quantity: 2 },
+      });
+      return put.status === 200;
+    });
+    const placed = await system.call('POST', '/v2/users/me/orders', { token, body: {} });
+    expect(placed.status).toBe(201);
+
+    await page.getByRole('link', { name: 'Data' }).click();
+    await page.getByLabel('User id, email or order id').fill(placed.body.id);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator(`[data-found="${placed.body.id}"]`).waitFor();
+    await page.locator('tr[data-history-event="order.created"]').waitFor();
+    expect(await page.locator('table.state').textContent()).toContain('pending');
+    expect(await page.locator('table.payments').textContent()).toContain('No payment for this order.');
+    await page.screenshot({ path: `${artifacts}data-order.png`, fullPage: true });
+
+    // The buyer, by email: their events and the order among their latest.
+    await page.getByLabel('User id, email or order id').fill(buyer.email);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator(`[data-found="${buyer.id}"]`).waitFor();
+    await page.locator('tr[data-history-event="user.created"]').waitFor();
+    await page.getByRole('button', { name: placed.body.id }).waitFor();
+  });
+
   it('finds a poisoned event in the dead letters, replays it after the fix, and it is processed once', async () => {
     await projection.break();
     const user = await signUp('Poison Console');

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
+import { DataPage } from './pages/data.js';
 import { EventsPage } from './pages/events.js';
 import { MapPage } from './pages/map.js';
 import { TracesPage } from './pages/traces.js';
@@ -11,6 +12,7 @@ const pages = {
   traffic: ['Traffic', TrafficPage],
   traces: ['Traces', TracesPage],
   events: ['Events', EventsPage],
+  data: ['Data', DataPage],
 };
 
 function currentPage() {
