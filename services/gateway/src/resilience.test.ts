@@ -243,7 +243,8 @@ describe('what goes upstream', () => {
 
     const fresh = await call(gateway.url, '/v1/products');
     expect(fresh.body.headers['x-request-id']).toBe(fresh.headers.get('x-request-id'));
-    expect(fresh.body.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    // A new trace; its flags say whether the span store keeps it (sampled: -01, or not: -00).
+    expect(fresh.body.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
   });
 
   it('passes bodies, query strings and repeated response headers through unchanged', async () => {
