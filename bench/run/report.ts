@@ -22,6 +22,13 @@ export const ratioSpecs: RatioSpec[] = [
     target: { op: '<', threshold: 1 },
   },
   {
+    name: "proxy-bound: gateway with the console's span store / without (CONSOLE_TRACES=false)",
+    kind: 'rate-ratio',
+    a: 'proxy.gateway',
+    b: 'proxy.gateway-untraced',
+    target: { op: '>=', threshold: 0.97 },
+  },
+  {
     name: 'proxy-bound: gateway (in-process rate limits) / nginx-light',
     kind: 'rate-ratio',
     a: 'proxy.gateway',

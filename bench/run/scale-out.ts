@@ -29,6 +29,7 @@ import {
   loadgen,
   log,
   measure,
+  measurePair,
   notes,
   quick,
   rows,
@@ -143,6 +144,14 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
       ORDERS_SERVICE_URLS: bare.url,
       PAYMENTS_SERVICE_URLS: payments1,
       REDIS_URL: '',
+    });
+    // The same gateway with the console's span store off: what the store costs a request.
+    const gatewayBareUntraced = await start('gateway-bare-untraced', 'services/gateway/src/main.ts', {
+      USERS_SERVICE_URLS: bare.url,
+      ORDERS_SERVICE_URLS: bare.url,
+      PAYMENTS_SERVICE_URLS: payments1,
+      REDIS_URL: '',
+      CONSOLE_TRACES: 'false',
     });
     const gatewayBareRedis = await start('gateway-bare-redis', 'services/gateway/src/main.ts', {
       USERS_SERVICE_URLS: bare.url,
@@ -270,13 +279,23 @@ export async function scaleOut(nginxBinary: string | undefined): Promise<void> {
           perConnection: undefined,
           probes: [loadgen, p.bare],
         });
-      await measure({
-        ...base,
-        id: 'proxy.gateway',
-        target: 'the gateway (JWT, in-process rate limit)',
-        origin: gatewayBare.url,
-        probes: [loadgen, childProbe('gateway', gatewayBare.child), p.bare],
-      });
+      // The console's span store on and off, in turns: the ratio must be read to a few per cent.
+      await measurePair(
+        {
+          ...base,
+          id: 'proxy.gateway',
+          target: 'the gateway (JWT, in-process rate limit)',
+          origin: gatewayBare.url,
+          probes: [loadgen, childProbe('gateway', gatewayBare.child), p.bare],
+        },
+        {
+          ...base,
+          id: 'proxy.gateway-untraced',
+          target: 'the gateway (JWT, in-process rate limit), console span store off',
+          origin: gatewayBareUntraced.url,
+          probes: [loadgen, childProbe('gateway', gatewayBareUntraced.child), p.bare],
+        },
+      );
       const withKeys = (i: number) => [
         { path: '/v1/users/me', headers: { 'x-api-key': apiKeys[i % apiKeys.length]! } },
       ];

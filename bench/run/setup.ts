@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BenchRequest, type LoadOptions, runLoad } from '../lib/load.ts';
+import { type BenchRequest, type LoadOptions, type LoadResult, runLoad } from '../lib/load.ts';
 import { type CpuProbe, type Server, selfProbe, stopServer } from '../lib/processes.ts';
-import type { Row } from '../lib/report.ts';
+import type { Measurement, Row } from '../lib/report.ts';
 
 /** What every part of the bench run shares: its flags, its run id and folder, the rows it collects, its clean-up, and `measure`. */
 
@@ -154,4 +154,70 @@ export async function measure(spec: Measure): Promise<Row> {
       `${spec.id}: ${warmErrors} non-2xx answers during its warm-up (${JSON.stringify(warm.statuses)})`,
     );
   return row;
+}
+
+/** Slices of one measurement combined: rates and CPU over the whole, percentiles the slices' mean. */
+function combine(slices: LoadResult[]): Measurement {
+  const operations = slices.reduce((sum, slice) => sum + slice.operations, 0);
+  const requests = slices.reduce((sum, slice) => sum + slice.requests, 0);
+  const total = slices.reduce((sum, slice) => sum + slice.seconds, 0);
+  const mean = (pick: (slice: LoadResult) => number) =>
+    slices.reduce((sum, slice) => sum + pick(slice), 0) / slices.length;
+  const statuses: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
+  for (const slice of slices) {
+    for (const [status, count] of Object.entries(slice.statuses))
+      statuses[status] = (statuses[status] ?? 0) + count;
+    for (const [name, us] of Object.entries(slice.cpuPerOperationUs))
+      cpu[name] = (cpu[name] ?? 0) + (us * slice.operations) / Math.max(1, operations);
+  }
+  return {
+    rate: operations / total,
+    requestsPerSecond: requests / total,
+    operations,
+    seconds: total,
+    p50: mean((slice) => slice.p50),
+    p99: mean((slice) => slice.p99),
+    p999: mean((slice) => slice.p999),
+    errors: slices.reduce((sum, slice) => sum + slice.errors, 0),
+    statuses,
+    cpuPerOperationUs: cpu,
+  };
+}
+
+/**
+ * Two targets compared on a shared machine: each gets the same time, in slices taken in turns
+ * (A B B A A B …), so that a change in the machine's load while they run falls on both alike. For a
+ * ratio that must be read to a few per cent (a feature on and off), where one row after the other
+ * would mostly measure the other work on the machine.
+ */
+export async function measurePair(first: Measure, second: Measure, turns = 6): Promise<[Row, Row]> {
+  const specs = [first, second];
+  const base = (spec: Measure): LoadOptions => ({
+    origin: spec.origin,
+    requests: spec.requests,
+    perConnection: spec.perConnection,
+    connections,
+    seconds: warmupSeconds,
+  });
+  for (const spec of specs) await runLoad(base(spec));
+  const slices: LoadResult[][] = [[], []];
+  const slice = (spec: Measure) => ({ ...base(spec), seconds: seconds / turns, probes: spec.probes });
+  for (let turn = 0; turn < turns; turn++) {
+    const order = turn % 2 === 0 ? [0, 1] : [1, 0];
+    for (const index of order) slices[index]!.push(await runLoad(slice(specs[index]!)));
+  }
+  return specs.map((spec, index) => {
+    const row: Row = {
+      id: spec.id,
+      scenario: spec.scenario,
+      target: spec.target,
+      ...combine(slices[index]!),
+    };
+    rows.push(row);
+    log(
+      `  ${spec.id.padEnd(20)} ${Math.round(row.rate).toString().padStart(7)}/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  errors ${row.errors}  (${turns} slices in turns)`,
+    );
+    return row;
+  }) as [Row, Row];
 }

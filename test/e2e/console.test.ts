@@ -95,11 +95,96 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
     for (const node of ['users', 'users-1', 'orders', 'orders-1']) {
       await page.locator(`[data-node="${node}"][data-status="up"]`).waitFor();
     }
+    // Each instance's circuit breaker and each service's outbox backlog, from the traffic snapshot.
+    await page.locator('[data-node="orders-1"][data-breaker="closed"]').waitFor();
+    expect(await page.locator('[data-node="orders"]').textContent()).toMatch(/outbox \d+ waiting/);
     await page.screenshot({ path: `${artifacts}map.png` });
     // The session lives in memory only.
     expect(
       await page.evaluate(() => Object.keys(localStorage).length + Object.keys(sessionStorage).length),
     ).toBe(0);
+  });
+
+  it("finds a request's trace by its X-Request-Id and draws its spans as a waterfall", async () => {
+    const requestId = `console-trace-${randomUUID()}`;
+    const response = await fetch(`${system.url}/v1/products?limit=1`, {
+      headers: { 'x-request-id': requestId },
+    });
+    expect(response.status).toBe(200);
+    await page.getByRole('link', { name: 'Traces' }).click();
+    await page.getByLabel('Request id').fill(requestId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.locator(`tr[data-request="${requestId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('GET /v1/products');
+    await row.getByRole('button').click();
+    // The gateway's request, its call upstream, the orders service's request and its query.
+    for (const [service, name] of [
+      ['gateway', 'GET /v1/products'],
+      ['gateway', 'call orders'],
+      ['orders', 'GET /v1/products'],
+      ['orders', 'db select'],
+    ]) {
+      await page.locator(`svg.waterfall [data-service="${service}"][data-span="${name}"]`).first().waitFor();
+    }
+    await page.screenshot({ path: `${artifacts}traces.png`, fullPage: true });
+  });
+
+  it('charts the traffic per service and lists the routes after some requests', async () => {
+    await page.getByRole('link', { name: 'Traffic' }).click();
+    for (let i = 0; i < 20; i++) {
+      await (await fetch(`${system.url}/v1/products?limit=${1 + (i % 5)}`)).arrayBuffer();
+    }
+    // The second reading of the counters (5 s after the first) brings the first figures.
+    await page.locator('tr[data-route="orders GET /v1/products"]').waitFor({ timeout: 20_000 });
+    for (const title of ['Requests per second', 'Errors (5xx)', 'p50 latency', 'p99 latency']) {
+      await page.locator(`[data-chart="${title}"] canvas`).waitFor();
+    }
+    expect(await page.locator('[data-figure="refusals"]').textContent()).toContain('rate-limit refusals');
+    expect(await page.locator('[data-figure="cache"]').textContent()).toContain('cache hits');
+    await page.screenshot({ path: `${artifacts}traffic.png`, fullPage: true });
+  });
+
+  it('looks up an order by id and shows its state, its events and its payments, read-only', async () => {
+    const adminToken = (await system.call('POST', '/v1/auth/login', { body: admin })).body.accessToken;
+    const product = await system.call('POST', '/v2/products', {
+      token: adminToken,
+      body: {
+        name: `Console cup ${randomUUID().slice(0, 8)}`,
+        price: { amount: 900, currency: 'USD' },
+        stock: 5,
+      },
+    });
+    expect(product.status).toBe(201);
+    const buyer = await signUp('Console Buyer');
+    const token = (
+      await system.call('POST', '/v1/auth/login', { body: { email: buyer.email, password: memberPassword } })
+    ).body.accessToken;
+    await eventually('the buyer known to the orders service', async () => {
+      const put = await system.call('PUT', `/v2/users/me/cart/items/${product.body.id}`, {
+        token,
+        body: { quantity: 2 },
+      });
+      return put.status === 200;
+    });
+    const placed = await system.call('POST', '/v2/users/me/orders', { token, body: {} });
+    expect(placed.status).toBe(201);
+
+    await page.getByRole('link', { name: 'Data' }).click();
+    await page.getByLabel('User id, email or order id').fill(placed.body.id);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator(`[data-found="${placed.body.id}"]`).waitFor();
+    await page.locator('tr[data-history-event="order.created"]').waitFor();
+    expect(await page.locator('table.state').textContent()).toContain('pending');
+    expect(await page.locator('table.payments').textContent()).toContain('No payment for this order.');
+    await page.screenshot({ path: `${artifacts}data-order.png`, fullPage: true });
+
+    // The buyer, by email: their events and the order among their latest.
+    await page.getByLabel('User id, email or order id').fill(buyer.email);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator(`[data-found="${buyer.id}"]`).waitFor();
+    await page.locator('tr[data-history-event="user.created"]').waitFor();
+    await page.getByRole('button', { name: placed.body.id }).waitFor();
   });
 
   it('finds a poisoned event in the dead letters, replays it after the fix, and it is processed once', async () => {

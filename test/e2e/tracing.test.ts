@@ -55,10 +55,13 @@ describe(`tracing (${mode})`, () => {
     const gateway = spans.find((span) => serviceOf(span) === 'gateway' && span.kind === SpanKind.SERVER);
     const users = spans.find((span) => serviceOf(span) === 'users' && span.kind === SpanKind.SERVER);
 
+    const call = spans.find((span) => serviceOf(span) === 'gateway' && span.kind === SpanKind.CLIENT);
     expect(gateway?.name).toBe('POST /v1/*');
     expect(gateway?.parentSpanContext?.spanId).toBe(clientSpan);
     expect(users?.name).toBe('POST /v1/users');
-    expect(users?.parentSpanContext?.spanId).toBe(gateway?.spanContext().spanId);
+    expect(call?.name).toBe('call users');
+    expect(call?.parentSpanContext?.spanId).toBe(gateway?.spanContext().spanId);
+    expect(users?.parentSpanContext?.spanId).toBe(call?.spanContext().spanId);
     expect(users?.attributes['http.response.status_code']).toBe(201);
     expect(consumer, 'a consumer span in the same trace').toBeDefined();
     expect(serviceOf(consumer!)).toBe('orders');

@@ -564,6 +564,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest requests the gateway answered, with their traces (admin), newest first
+         * @deprecated
+         * @description From the spans this gateway keeps in memory (a ring of bounded size, `CONSOLE_TRACES_SPANS`): filter by `requestId`, `status` (`404`, `5xx`) and `route` (part of the route or path). With several gateway instances, each lists the requests it answered. When spans go to an OpenTelemetry collector the list is empty and `destination` is `collector`.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["listTraces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/traces/{traceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One trace (admin): its spans across the gateway, the services, the database and the event handlers
+         * @deprecated
+         * @description The gateway gathers the spans of the trace from its own store and from every instance of every service. 404 when none of them kept a span of it (it was never seen, or it has been replaced by newer spans).
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The system's traffic counters now (admin): requests, errors and latency by route and service
+         * @deprecated
+         * @description Read from the gateway’s own metrics and from every service instance’s `/metrics` at the time of the call (an instance that does not answer is left out, and its backlog is null), plus each instance’s circuit-breaker state as the gateway sees it. Totals since each process started: poll it and compare two snapshots for rates. Probes and scrapes are left out of the routes.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["getTraffic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;
@@ -1392,6 +1461,72 @@ export interface paths {
          *     Requires an admin’s access token.
          */
         get: operations["listDeadLettersV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest requests the gateway answered, with their traces (admin), newest first
+         * @description From the spans this gateway keeps in memory (a ring of bounded size, `CONSOLE_TRACES_SPANS`): filter by `requestId`, `status` (`404`, `5xx`) and `route` (part of the route or path). With several gateway instances, each lists the requests it answered. When spans go to an OpenTelemetry collector the list is empty and `destination` is `collector`.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["listTracesV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/traces/{traceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One trace (admin): its spans across the gateway, the services, the database and the event handlers
+         * @description The gateway gathers the spans of the trace from its own store and from every instance of every service. 404 when none of them kept a span of it (it was never seen, or it has been replaced by newer spans).
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["getTraceV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The system's traffic counters now (admin): requests, errors and latency by route and service
+         * @description Read from the gateway’s own metrics and from every service instance’s `/metrics` at the time of the call (an instance that does not answer is left out, and its backlog is null), plus each instance’s circuit-breaker state as the gateway sees it. Totals since each process started: poll it and compare two snapshots for rates. Probes and scrapes are left out of the routes.
+         *
+         *     Requires an admin’s access token.
+         */
+        get: operations["getTrafficV2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4746,6 +4881,210 @@ export interface operations {
             504: components["responses"]["Error504V1"];
         };
     };
+    listTraces: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                /** @description The `X-Request-Id` of the request */
+                requestId?: string;
+                /** @description A status (`404`) or a class of statuses (`5xx`) */
+                status?: string;
+                /** @description Part of the route or path (`/orders`), case-insensitive */
+                route?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description A W3C trace id: 32 lowercase hex digits
+                             * @example 4bf92f3577b34da6a3ce929d0e0e4736
+                             */
+                            traceId: string;
+                            requestId: string;
+                            method: string;
+                            /** @example /v1/orders/{id} */
+                            route: string;
+                            /** @example /v1/orders/ord_01h455vb4pex5vsknk084sn02q */
+                            path: string;
+                            status: number;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            startedAt: string;
+                            durationMs: number;
+                        }[];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                        /** @description `store`: the spans kept in memory are listed here; `collector`: spans go to an OpenTelemetry collector (`OTEL_EXPORTER_OTLP_ENDPOINT`), read them there; `off`: nothing is recorded */
+                        destination: "store" | "collector" | "off";
+                        /** Format: uri */
+                        collectorUrl?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+        };
+    };
+    getTrace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A W3C trace id: 32 lowercase hex digits */
+                traceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A W3C trace id: 32 lowercase hex digits
+                         * @example 4bf92f3577b34da6a3ce929d0e0e4736
+                         */
+                        traceId: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        startedAt: string;
+                        durationMs: number;
+                        spans: {
+                            /** @example 00f067aa0ba902b7 */
+                            spanId: string;
+                            /** @description null for the first span of a trace */
+                            parentId: string | null;
+                            /** @description The server that recorded the span */
+                            service: string;
+                            kind: "internal" | "server" | "client" | "producer" | "consumer";
+                            /**
+                             * @example GET /v1/orders/{id}
+                             * @example db select
+                             */
+                            name: string;
+                            offsetMs: number;
+                            durationMs: number;
+                            error: boolean;
+                            attributes: {
+                                [key: string]: string | number | boolean;
+                            };
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            404: components["responses"]["Error404V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+        };
+    };
+    getTraffic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        sampledAt: string;
+                        bucketBounds: number[];
+                        routes: {
+                            service: string;
+                            method: string;
+                            route: string;
+                            requests: number;
+                            errors: number;
+                            buckets: number[];
+                            durationSeconds: number;
+                        }[];
+                        rateLimitRefusals: {
+                            [key: string]: number;
+                        };
+                        cache: {
+                            hits: number;
+                            misses: number;
+                        };
+                        instances: {
+                            service: string;
+                            instance: string;
+                            up: boolean;
+                            breaker: "closed" | "open" | "half-open";
+                            outboxBacklog: number | null;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Error400V1"];
+            401: components["responses"]["Error401V1"];
+            403: components["responses"]["Error403V1"];
+            429: components["responses"]["Error429V1"];
+            500: components["responses"]["Error500V1"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -7258,6 +7597,204 @@ export interface operations {
             502: components["responses"]["Error502"];
             503: components["responses"]["Error503"];
             504: components["responses"]["Error504"];
+        };
+    };
+    listTracesV2: {
+        parameters: {
+            query?: {
+                /** @description Offset pagination: page number */
+                page?: number;
+                /** @description Items per page (max 100) */
+                limit?: number;
+                /** @description Keyset pagination: opaque cursor */
+                cursor?: string;
+                /** @description The `X-Request-Id` of the request */
+                requestId?: string;
+                /** @description A status (`404`) or a class of statuses (`5xx`) */
+                status?: string;
+                /** @description Part of the route or path (`/orders`), case-insensitive */
+                route?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description A W3C trace id: 32 lowercase hex digits
+                             * @example 4bf92f3577b34da6a3ce929d0e0e4736
+                             */
+                            traceId: string;
+                            requestId: string;
+                            method: string;
+                            /** @example /v1/orders/{id} */
+                            route: string;
+                            /** @example /v1/orders/ord_01h455vb4pex5vsknk084sn02q */
+                            path: string;
+                            status: number;
+                            /**
+                             * Format: date-time
+                             * @example 2024-01-15T10:30:00Z
+                             */
+                            startedAt: string;
+                            durationMs: number;
+                        }[];
+                        pagination: {
+                            total: number;
+                            page: number | null;
+                            limit: number;
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                        /** @description `store`: the spans kept in memory are listed here; `collector`: spans go to an OpenTelemetry collector (`OTEL_EXPORTER_OTLP_ENDPOINT`), read them there; `off`: nothing is recorded */
+                        destination: "store" | "collector" | "off";
+                        /** Format: uri */
+                        collectorUrl?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getTraceV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A W3C trace id: 32 lowercase hex digits */
+                traceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A W3C trace id: 32 lowercase hex digits
+                         * @example 4bf92f3577b34da6a3ce929d0e0e4736
+                         */
+                        traceId: string;
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        startedAt: string;
+                        durationMs: number;
+                        spans: {
+                            /** @example 00f067aa0ba902b7 */
+                            spanId: string;
+                            /** @description null for the first span of a trace */
+                            parentId: string | null;
+                            /** @description The server that recorded the span */
+                            service: string;
+                            kind: "internal" | "server" | "client" | "producer" | "consumer";
+                            /**
+                             * @example GET /v1/orders/{id}
+                             * @example db select
+                             */
+                            name: string;
+                            offsetMs: number;
+                            durationMs: number;
+                            error: boolean;
+                            attributes: {
+                                [key: string]: string | number | boolean;
+                            };
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getTrafficV2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @example 2024-01-15T10:30:00Z
+                         */
+                        sampledAt: string;
+                        bucketBounds: number[];
+                        routes: {
+                            service: string;
+                            method: string;
+                            route: string;
+                            requests: number;
+                            errors: number;
+                            buckets: number[];
+                            durationSeconds: number;
+                        }[];
+                        rateLimitRefusals: {
+                            [key: string]: number;
+                        };
+                        cache: {
+                            hits: number;
+                            misses: number;
+                        };
+                        instances: {
+                            service: string;
+                            instance: string;
+                            up: boolean;
+                            breaker: "closed" | "open" | "half-open";
+                            outboxBacklog: number | null;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
         };
     };
     listUsersV2: {

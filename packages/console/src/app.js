@@ -1,10 +1,19 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
+import { DataPage } from './pages/data.js';
 import { EventsPage } from './pages/events.js';
 import { MapPage } from './pages/map.js';
+import { TracesPage } from './pages/traces.js';
+import { TrafficPage } from './pages/traffic.js';
 import { onSessionEnd, signIn, signOut } from './session.js';
 
-const pages = { map: ['Map', MapPage], events: ['Events', EventsPage] };
+const pages = {
+  map: ['Map', MapPage],
+  traffic: ['Traffic', TrafficPage],
+  traces: ['Traces', TracesPage],
+  events: ['Events', EventsPage],
+  data: ['Data', DataPage],
+};
 
 function currentPage() {
   const name = location.hash.replace(/^#\/?/, '');

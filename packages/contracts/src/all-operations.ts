@@ -9,6 +9,8 @@ import type { Operation } from './operation.ts';
 import { ordersOperations } from './orders.ts';
 import { paymentsOperations } from './payments.ts';
 import { productsOperations } from './products.ts';
+import { tracesOperations } from './traces.ts';
+import { trafficOperations } from './traffic.ts';
 import { usageOperations } from './usage.ts';
 import { usersOperations } from './users.ts';
 
@@ -33,6 +35,8 @@ const areas: Record<string, Operation>[] = [
   eventsOperations,
   deadLettersOperations,
   paymentsOperations,
+  tracesOperations,
+  trafficOperations,
   // armature:new-service areas
 ];
 

@@ -14,6 +14,8 @@ export * from './payments.ts';
 export * from './payments-events.ts';
 export * from './products.ts';
 export * from './services.ts';
+export * from './traces.ts';
+export * from './traffic.ts';
 export * from './usage.ts';
 export * from './users.ts';
 // armature:new-service exports

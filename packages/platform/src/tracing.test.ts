@@ -2,18 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './config.ts';
 import { type App, createServer } from './server.ts';
 import { listen, type StartedService } from './service.ts';
-import { exportSpansTo, InMemorySpanExporter, SpanKind, tracingFor } from './tracing.ts';
+import { exportSpansTo, InMemorySpanExporter, SpanKind, traceDestination, tracingFor } from './tracing.ts';
 
 describe('tracing configuration', () => {
-  it('is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, and refuses an endpoint that is not a URL', () => {
+  it('keeps spans in the span store by default, sends them to a collector when one is set, and is off on request', () => {
     exportSpansTo(undefined);
-    expect(tracingFor('off-by-default', {})).toBeUndefined();
+    expect(traceDestination({})).toBe('store');
+    expect(tracingFor('stored-by-default', {})).toBeDefined();
+    expect(traceDestination({ CONSOLE_TRACES: 'false' })).toBe('off');
+    expect(tracingFor('off', { CONSOLE_TRACES: 'false' })).toBeUndefined();
     expect(
-      tracingFor('disabled', {
-        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-        OTEL_SDK_DISABLED: 'true',
-      }),
-    ).toBeUndefined();
+      traceDestination({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }),
+    ).toBe('store');
+    expect(traceDestination({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).toBe('collector');
     expect(tracingFor('on', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).toBeDefined();
     expect(() => tracingFor('bad', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
   });

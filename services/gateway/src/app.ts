@@ -6,6 +6,8 @@ import { ApiKeyExchange } from './api-keys.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
 import { consoleStatic } from './console/static.ts';
+import { traces } from './console/traces.ts';
+import { traffic } from './console/traffic.ts';
 import { docs } from './docs.ts';
 import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
 import { usersJwks } from './jwks.ts';
@@ -102,6 +104,8 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
   await app.register(apiRoutes, { upstreams, metrics });
   await app.register(docs);
   await app.register(consoleStatic);
+  await app.register(traces, { upstreams, ...(config.tracesUrl ? { collectorUrl: config.tracesUrl } : {}) });
+  await app.register(traffic, { upstreams });
 
   upstreams.startHealthChecks();
   return listen(app, { host: config.host, port: config.port });

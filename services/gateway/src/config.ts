@@ -62,6 +62,8 @@ export interface GatewayConfig extends CommonConfig {
   usageFlushMs: number;
   /** The clock of quota periods (tests set it; the system clock otherwise). */
   now?: () => number;
+  /** Where an admin reads traces when they go to an OpenTelemetry collector (`CONSOLE_TRACES_URL`). */
+  tracesUrl?: string;
   /** Fastify's `trustProxy`: which proxies to believe in `X-Forwarded-For` when working out a client's IP. */
   trustProxy: boolean | string[];
 }
@@ -104,7 +106,21 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
     plans: readPlansVariable(env),
     usageFlushMs: readInt(env, 'USAGE_FLUSH_MS', 1000, { min: 50, max: 60_000 }),
+    ...readTracesUrl(env),
   };
+}
+
+function readTracesUrl(env: Env): { tracesUrl?: string } {
+  const raw = present(env, 'CONSOLE_TRACES_URL');
+  if (raw === undefined) return {};
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError('CONSOLE_TRACES_URL', `must be an http(s) URL, got "${raw}"`);
+  }
+  return { tracesUrl: url.href };
 }
 
 function present(env: Env, name: string): string | undefined {

@@ -184,8 +184,9 @@ export const edgeAuth = fp(
       if (
         principal &&
         !principal.isAdmin &&
-        request.api &&
-        accessOf(request.method, request.api.path) === 'admin'
+        // The gateway's own admin operations (the console's) declare their access on the route.
+        (request.routeOptions.config.access === 'admin' ||
+          (request.api && accessOf(request.method, request.api.path) === 'admin'))
       )
         return done(new ApiError('FORBIDDEN'), payload);
       if (principal || isPublic(request)) return done(null, payload);

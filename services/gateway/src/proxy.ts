@@ -1,4 +1,4 @@
-import { ApiError } from '@armature/platform';
+import { ApiError, SpanKind, SpanStatusCode } from '@armature/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { GatewayMetrics } from './metrics.ts';
@@ -105,12 +105,40 @@ export async function forward(
   reply: FastifyReply,
   { service, url, metrics }: ForwardOptions,
 ): Promise<FastifyReply> {
+  const headers = upstreamHeaders(request);
+  // The call upstream is a span of its own (retry included): the service's span is its child.
+  const tracing = request.server.tracing;
+  const span = tracing?.startSpan(`call ${service.name}`, {
+    kind: SpanKind.CLIENT,
+    traceparent: headers.traceparent as string,
+    attributes: { 'armature.upstream': service.name },
+  });
+  if (span) headers.traceparent = tracing!.traceparentOf(span);
   const options: Dispatcher.DispatchOptions = {
     method: request.method as Dispatcher.HttpMethod,
     path: url,
-    headers: upstreamHeaders(request),
+    headers,
     body: (request.body as Buffer | undefined) ?? null,
   };
+  try {
+    const response = await call(request, service, options, metrics);
+    span?.setAttribute('http.response.status_code', response.status);
+    return send(request, reply, response);
+  } catch (error) {
+    span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span?.end();
+  }
+}
+
+/** One instance's answer, or a second instance's when the first could not take the call. */
+async function call(
+  request: FastifyRequest,
+  service: UpstreamService,
+  options: Dispatcher.DispatchOptions,
+  metrics: GatewayMetrics,
+): Promise<UpstreamResponse> {
   const first = service.pick();
   if (!first) throw unavailable(service);
   let response: UpstreamResponse;
@@ -134,6 +162,10 @@ export async function forward(
       throw failure(retryError, service, request);
     }
   }
+  return response;
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, response: UpstreamResponse): FastifyReply {
   reply.code(response.status);
   const headers = response.headers;
   for (const name in headers) {

@@ -237,11 +237,14 @@ describe('what goes upstream', () => {
     });
     expect(given.headers.get('x-request-id')).toBe('req-abc-123');
     expect(given.body.headers['x-request-id']).toBe('req-abc-123');
-    expect(given.body.headers.traceparent).toBe(traceparent);
+    // The same trace, continued from the gateway's own span of the call upstream.
+    expect(given.body.headers.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(given.body.headers.traceparent).not.toBe(traceparent);
 
     const fresh = await call(gateway.url, '/v1/products');
     expect(fresh.body.headers['x-request-id']).toBe(fresh.headers.get('x-request-id'));
-    expect(fresh.body.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    // A new trace; its flags say whether the span store keeps it (sampled: -01, or not: -00).
+    expect(fresh.body.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
   });
 
   it('passes bodies, query strings and repeated response headers through unchanged', async () => {

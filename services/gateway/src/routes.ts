@@ -14,6 +14,8 @@ export type Upstream = ServiceName;
 interface PathEntry {
   /** The service it is forwarded to; undefined for the gateway's own operations (usage). */
   owner: Upstream | undefined;
+  /** The contract's path template (`/users/{id}`), which names the route in traces. */
+  template: string;
   /** Who may call each method of this path (HEAD as GET). */
   access: Map<string, Access>;
   /** The scope an API key needs for each method (HEAD as GET). */
@@ -46,7 +48,13 @@ for (const operation of [...forwardedOperations, ...gatewayOperations]) {
   const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
   let entry = entries.get(path);
   if (!entry) {
-    entry = { owner, access: new Map(), scopes: new Map(), costs: new Map() };
+    entry = {
+      owner,
+      template: operation.path,
+      access: new Map(),
+      scopes: new Map(),
+      costs: new Map(),
+    };
     entries.set(path, entry);
     // One lookup per path, whatever the method: register it once, under GET, with its entry.
     router.on('GET', path, () => {}, entry);
@@ -88,6 +96,11 @@ export function ownerOf(path: string, query: Record<string, unknown> = {}): Upst
 
 function serviceNamed(name: string | undefined): Upstream | undefined {
   return serviceCatalog.find((entry) => entry.name === name)?.name;
+}
+
+/** The contract's template of a path (`/users/usr_1` → `/users/{id}`); undefined for an unknown one. */
+export function templateOf(path: string): string | undefined {
+  return entryOf(path)?.template;
 }
 
 /** Who may call this route, as the contract says; undefined for a route it does not declare. */

@@ -1,23 +1,9 @@
-import { randomFillSync } from 'node:crypto';
+import { randomHex } from '@armature/platform/spans/ids';
 
 // W3C Trace Context: version-traceId-parentId-flags, lowercase hex; all-zero ids are invalid.
 const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
 const zeroTrace = '0'.repeat(32);
 const zeroParent = '0'.repeat(16);
-
-/** Random bytes drawn in blocks, so a request costs a slice of a buffer rather than a system call. */
-const pool = Buffer.alloc(24 * 256);
-let offset = pool.length;
-
-function randomHex(bytes: number): string {
-  if (offset + bytes > pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const hex = pool.toString('hex', offset, offset + bytes);
-  offset += bytes;
-  return hex;
-}
 
 /**
  * The `traceparent` to send upstream: the caller's when it is valid (so the trace continues), a new

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { api } from '../session.js';
 
 const REFRESH_MS = 3000;
 
@@ -28,10 +29,23 @@ export function layout(checks) {
   return { services, dependencies };
 }
 
-function Node({ x, y, label, check, kind, detail }) {
+/** What the traffic snapshot adds to the map: each instance's circuit breaker, each service's outbox. */
+export function runtimeStates(traffic) {
+  const instances = new Map();
+  const outboxes = new Map();
+  for (const state of traffic?.instances ?? []) {
+    instances.set(state.instance, state);
+    // Instances of a service share its database, so each reports the same backlog: keep the largest.
+    if (state.outboxBacklog !== null)
+      outboxes.set(state.service, Math.max(outboxes.get(state.service) ?? 0, state.outboxBacklog));
+  }
+  return { instances, outboxes };
+}
+
+function Node({ x, y, label, check, kind, detail, breaker, width = 170 }) {
   const status = check?.status ?? 'unknown';
-  return html`<g class=${`node ${kind} ${status}`} data-node=${label} data-status=${status} transform=${`translate(${x},${y})`}>
-    <rect width="170" height="46" rx="8" />
+  return html`<g class=${`node ${kind} ${status}${breaker && breaker !== 'closed' ? ' tripped' : ''}`} data-node=${label} data-status=${status} data-breaker=${breaker} transform=${`translate(${x},${y})`}>
+    <rect width=${width} height="46" rx="8" />
     <text x="12" y="20" class="label">${label}</text>
     <text x="12" y="37" class="detail">${detail ?? `${status}${check ? ` · ${check.latency} ms` : ''}`}</text>
   </g>`;
@@ -40,14 +54,20 @@ function Node({ x, y, label, check, kind, detail }) {
 export function MapPage() {
   const [report, setReport] = useState(undefined);
   const [error, setError] = useState('');
+  const [runtime, setRuntime] = useState(runtimeStates(undefined));
   useEffect(() => {
     let stopped = false;
     const load = async () => {
       try {
-        const response = await fetch('/health');
+        const [response, traffic] = await Promise.all([
+          fetch('/health'),
+          // Circuit breakers and outbox backlogs come from the admin API; the map works without them.
+          api('GET', '/v1/traffic').catch(() => undefined),
+        ]);
         const body = await response.json();
         if (!stopped) {
           setReport(body);
+          setRuntime(runtimeStates(traffic));
           setError('');
         }
       } catch (failure) {
@@ -73,12 +93,22 @@ export function MapPage() {
     const span = Math.max(1, service.instances.length);
     const y = 20 + (row + (span - 1) / 2) * 62;
     edges.push(html`<line x1="190" y1=${gatewayY + 23} x2="260" y2=${y + 23} />`);
-    nodes.push(html`<${Node} x=${260} y=${y} label=${service.name} check=${service.check} kind="service" />`);
+    const backlog = runtime.outboxes.get(service.name);
+    const serviceDetail =
+      backlog === undefined ? undefined : `${service.check?.status ?? 'unknown'} · outbox ${backlog} waiting`;
+    nodes.push(
+      html`<${Node} x=${260} y=${y} label=${service.name} check=${service.check} kind="service" detail=${serviceDetail} />`,
+    );
     service.instances.forEach((instance, index) => {
       const iy = 20 + (row + index) * 62;
       edges.push(html`<line x1="430" y1=${y + 23} x2="500" y2=${iy + 23} />`);
+      const breaker = runtime.instances.get(instance.name)?.breaker;
+      const check = instance.check;
+      const detail = breaker
+        ? `${check?.status ?? 'unknown'}${check ? ` · ${check.latency} ms` : ''} · circuit ${breaker}`
+        : undefined;
       nodes.push(
-        html`<${Node} x=${500} y=${iy} label=${instance.name} check=${instance.check} kind="instance" />`,
+        html`<${Node} x=${500} y=${iy} label=${instance.name} check=${check} kind="instance" detail=${detail} breaker=${breaker} width=${210} />`,
       );
     });
     row += span;
@@ -92,8 +122,8 @@ export function MapPage() {
   });
   return html`<section>
     <h2>Map <small class=${`status ${report.status}`} data-system-status=${report.status}>${report.status}</small></h2>
-    <p class="hint">From the gateway's health report, refreshed every ${REFRESH_MS / 1000} s (${report.timestamp}).${error ? ` ${error}` : ''}</p>
-    <svg class="map" viewBox=${`-220 0 920 ${height}`} role="img" aria-label="Service map">
+    <p class="hint">From the gateway's health report (circuit breakers and outbox backlogs from its traffic snapshot), refreshed every ${REFRESH_MS / 1000} s (${report.timestamp}).${error ? ` ${error}` : ''}</p>
+    <svg class="map" viewBox=${`-220 0 940 ${height}`} role="img" aria-label="Service map">
       ${edges}
       <${Node} x=${20} y=${gatewayY} label="gateway" check=${{ status: 'up', latency: 0 }} detail=${`answering · system ${report.status}`} kind="gateway" />
       ${nodes}

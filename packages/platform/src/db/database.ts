@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { querySpans } from '../spans/queries.ts';
 import { migrateToLatest } from './migrate.ts';
 import { createPglite, ensureClusters, takeOpenedAhead } from './pglite.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -192,7 +193,10 @@ function openPostgres<Schema>(options: DatabaseOptions): Database<Schema> {
   pool.on('connect', (client) => {
     client.on('error', (error) => options.onPoolError?.(error));
   });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({ pool }),
+    log: querySpans(options.service, 'postgresql'),
+  });
   return {
     db,
     kind: 'postgres',
@@ -212,7 +216,7 @@ async function openPglite<Schema>(options: DatabaseOptions): Promise<Database<Sc
   if (dataDir && !ahead) await ensureClusters([dataDir]);
   const client = await (ahead ?? createPglite(dataDir));
   const dialect = new PGliteDialect(client);
-  const db = new Kysely<Schema>({ dialect });
+  const db = new Kysely<Schema>({ dialect, log: querySpans(options.service, 'pglite') });
   const unregister = dataDir
     ? registerEmbedded({ service: options.service, folder: dataDir, db, dialect })
     : () => {};

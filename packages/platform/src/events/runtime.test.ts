@@ -63,8 +63,16 @@ describe(`events wired into a service (${mode})`, () => {
 
     await eventually('the event and the one it caused', () => seen.length === 2);
     const [created, cancelled] = seen;
-    expect(created).toMatchObject({ type: 'user.created', traceparent });
-    expect(cancelled).toMatchObject({ type: 'order.cancelled', traceparent, data: { cause: created!.id } });
+    // The caller's trace all the way down, each event continuing from the span that wrote it (the
+    // request's, then the consumer's: tracing is on, into the span store, by default).
+    const sameTrace = /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/;
+    expect(created).toMatchObject({ type: 'user.created', traceparent: expect.stringMatching(sameTrace) });
+    expect(cancelled).toMatchObject({
+      type: 'order.cancelled',
+      traceparent: expect.stringMatching(sameTrace),
+      data: { cause: created!.id },
+    });
+    expect(cancelled!.traceparent).not.toBe(created!.traceparent);
 
     await app.close();
     await observer.close();

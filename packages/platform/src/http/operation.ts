@@ -7,7 +7,13 @@ import {
   type VersionedSchema,
 } from '@armature/contracts';
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
+import type {
+  FastifyContextConfig,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preValidationHookHandler,
+} from 'fastify';
 
 /** The value a schema validates; a schema that differs between versions gives either version's value. */
 export type StaticOf<S> = S extends { v1: infer V1 extends TSchema; v2: infer V2 extends TSchema }
@@ -49,6 +55,8 @@ export type OperationHandler<O extends Operation> = (
 export interface OperationOptions {
   /** Runs before validation (a route that reads its cache before the body is checked). */
   preValidation?: preValidationHookHandler;
+  /** More route settings (the gateway marks its own API routes `api: true` for its versioning). */
+  config?: Omit<FastifyContextConfig, 'access'>;
 }
 
 /**
@@ -68,7 +76,7 @@ export function registerOperation<O extends Operation>(
       method: operation.method,
       url: routePath(operation, version),
       schema: routeSchema(operation, version),
-      config: { access: operation.access },
+      config: { ...options.config, access: operation.access },
       ...(options.preValidation ? { preValidation: options.preValidation } : {}),
       // The route's schema validated the request against these very types before the handler runs.
       handler: (request, reply) => handler(request, reply, version) as never,

@@ -16,6 +16,7 @@ import { registerOperation } from '../http/operation.ts';
 import { purgeIdempotencyKeys } from '../idempotency/store.ts';
 import { type App, createServer } from '../server.ts';
 import { listen, type StartedService } from '../service.ts';
+import { registerSpanRoute } from '../spans/route.ts';
 import type { ServiceConfig } from './config.ts';
 import { registerDeadLetterRoutes } from './dead-letter-routes.ts';
 
@@ -168,6 +169,7 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
       consumers: definition.consumers?.(kit, context),
     });
     registerDeadLetterRoutes(app, { service: name, deadLetters: events.deadLetters, cursors: kit.cursors });
+    registerSpanRoute(app);
     await definition.ready?.(kit, context, events);
     const started = await listen(app, { host: config.host, port: config.port });
     return { ...started, kit, context, database, events };

@@ -1,0 +1,141 @@
+import { type RouteTraffic, type TrafficSnapshot, trafficOperations } from '@armature/contracts';
+import { isoTimestamp, registerOperation } from '@armature/platform';
+import type { FastifyInstance } from 'fastify';
+import type { UpstreamInstance, Upstreams } from '../upstreams.ts';
+import { parseSamples, type Sample } from './metrics-text.ts';
+
+export interface TrafficOptions {
+  upstreams: Upstreams;
+  /** How long an instance may take to give its metrics before the snapshot goes on without them. */
+  instanceTimeoutMs?: number;
+}
+
+const histogram = 'http_request_duration_seconds';
+const families = new Set([
+  `${histogram}_bucket`,
+  `${histogram}_count`,
+  `${histogram}_sum`,
+  'cache_hits_total',
+  'cache_misses_total',
+  'events_outbox_backlog',
+  'gateway_rate_limit_rejections_total',
+]);
+const wanted = (name: string) => families.has(name);
+/** Probes and scrapes: the gateway's own health checks would drown the traffic of users. */
+const unlisted = new Set(['/health', '/health/live', '/health/ready', '/metrics', '/spans']);
+
+async function scrape(instance: UpstreamInstance, timeoutMs: number): Promise<Sample[] | undefined> {
+  try {
+    const response = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return undefined;
+    return parseSamples(await response.text(), wanted);
+  } catch {
+    return undefined;
+  }
+}
+
+interface RouteTotals {
+  service: string;
+  method: string;
+  route: string;
+  requests: number;
+  errors: number;
+  durationSeconds: number;
+  buckets: Map<number, number>;
+}
+
+/** Every route's totals summed over the instances that answered (and over statuses). */
+function routeTotals(samples: Sample[], bounds: Set<number>): RouteTotals[] {
+  const routes = new Map<string, RouteTotals>();
+  for (const { name, labels, value } of samples) {
+    if (!name.startsWith(histogram) || unlisted.has(labels.route ?? '')) continue;
+    const key = `${labels.service} ${labels.method} ${labels.route}`;
+    let totals = routes.get(key);
+    if (!totals) {
+      totals = {
+        service: labels.service ?? 'unknown',
+        method: labels.method ?? '',
+        route: labels.route ?? '',
+        requests: 0,
+        errors: 0,
+        durationSeconds: 0,
+        buckets: new Map(),
+      };
+      routes.set(key, totals);
+    }
+    if (name.endsWith('_count')) {
+      totals.requests += value;
+      if (Number(labels.status) >= 500) totals.errors += value;
+    } else if (name.endsWith('_sum')) {
+      totals.durationSeconds += value;
+    } else if (labels.le !== '+Inf') {
+      const bound = Number(labels.le);
+      bounds.add(bound);
+      totals.buckets.set(bound, (totals.buckets.get(bound) ?? 0) + value);
+    }
+  }
+  return [...routes.values()];
+}
+
+const total = (samples: Sample[], name: string) =>
+  samples.reduce((sum, sample) => (sample.name === name ? sum + sample.value : sum), 0);
+
+/**
+ * `GET /v1/traffic`: the counters of the gateway and of each service instance, read from their
+ * `/metrics` now, plus each instance's circuit breaker and outbox backlog, for the console's Traffic
+ * and Map pages. Nothing is collected in the background: the cost is paid when an admin asks.
+ */
+export async function traffic(app: FastifyInstance, options: TrafficOptions): Promise<void> {
+  const timeoutMs = options.instanceTimeoutMs ?? 2000;
+  const instances = Object.values(options.upstreams.services).flatMap((service) =>
+    service.instances.map((instance) => ({ service: service.name, instance })),
+  );
+
+  registerOperation(
+    app,
+    trafficOperations.getTraffic,
+    async (): Promise<TrafficSnapshot> => {
+      const [own, ...scraped] = await Promise.all([
+        app.metrics.metrics().then((text) => parseSamples(text, wanted)),
+        ...instances.map(({ instance }) => scrape(instance, timeoutMs)),
+      ]);
+      const all = [own, ...scraped.filter((samples) => samples !== undefined)].flat();
+      const bounds = new Set<number>();
+      const totals = routeTotals(all, bounds);
+      const bucketBounds = [...bounds].sort((a, b) => a - b);
+      const routes: RouteTraffic[] = totals.map((route) => ({
+        service: route.service,
+        method: route.method,
+        route: route.route,
+        requests: route.requests,
+        errors: route.errors,
+        durationSeconds: route.durationSeconds,
+        buckets: bucketBounds.map((bound) => route.buckets.get(bound) ?? 0),
+      }));
+      const rateLimitRefusals: Record<string, number> = {};
+      for (const sample of own) {
+        if (sample.name !== 'gateway_rate_limit_rejections_total') continue;
+        const bucket = sample.labels.bucket ?? 'general';
+        rateLimitRefusals[bucket] = (rateLimitRefusals[bucket] ?? 0) + sample.value;
+      }
+      return {
+        sampledAt: isoTimestamp(new Date()),
+        bucketBounds,
+        routes,
+        rateLimitRefusals,
+        cache: { hits: total(all, 'cache_hits_total'), misses: total(all, 'cache_misses_total') },
+        instances: instances.map(({ service, instance }, index) => {
+          const samples = scraped[index];
+          return {
+            service,
+            instance: instance.name,
+            up: instance.available,
+            breaker: instance.breaker.state,
+            outboxBacklog: samples ? total(samples, 'events_outbox_backlog') : null,
+          };
+        }),
+      };
+    },
+    { config: { api: true } },
+  );
+}
