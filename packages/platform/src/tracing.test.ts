@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './config.ts';
 import { type App, createServer } from './server.ts';
 import { listen, type StartedService } from './service.ts';
-import { exportSpansTo, InMemorySpanExporter, SpanKind, tracingFor } from './tracing.ts';
+import { exportSpansTo, SpanKind, tracingFor } from './tracing.ts';
+import { InMemorySpanExporter } from './tracing-memory.ts';
 
 describe('tracing configuration', () => {
   it('is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, and refuses an endpoint that is not a URL', () => {

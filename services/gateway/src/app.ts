@@ -1,6 +1,6 @@
 import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
 import { LeasedTokenBuckets, MemoryTokenBuckets } from '@armature/platform/rate-limit/index';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ApiKeyExchange } from './api-keys.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
@@ -119,6 +119,8 @@ function registerUpstreamChecks(app: ReturnType<typeof createServer>, upstreams:
  * the client keeps reconnecting in the background. Redis unreachable at start is not fatal.
  */
 async function connectRedis(config: GatewayConfig, app: ReturnType<typeof createServer>): Promise<Redis> {
+  // Loaded only when Redis is configured: the embedded mode never needs the client.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(config.redisUrl!, {
     keyPrefix: config.rateLimit.keyPrefix,
     lazyConnect: true,
