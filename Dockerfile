@@ -44,6 +44,9 @@ COPY package.json ./
 COPY packages ./packages
 COPY services ./services
 COPY --from=console /app/packages/console/dist ./packages/console/dist
+# The empty database cluster that each new embedded database is copied from, made once here so that a
+# first start on an empty volume copies it instead of running initdb (the cache stays the node user's).
+RUN node packages/cli/src/armature.ts prepare-embedded && chown -R node:node node_modules/.cache
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080

@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runLoad } from './lib/load.ts';
+import { mixedLoad } from './lib/mixed-load.ts';
 import { freePort, root } from './lib/processes.ts';
 import { percentile } from './lib/report.ts';
 
@@ -92,69 +92,6 @@ async function stop(child: ChildProcess): Promise<void> {
   running = undefined;
 }
 
-async function json(origin: string, method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${origin}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read field by field
-  const parsed = (await response.json()) as any;
-  if (response.status >= 300)
-    throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(parsed)}`);
-  return parsed;
-}
-
-/** The mixed load: each connection its own shopper, reading and checking out in turn. */
-async function mixedLoad(origin: string) {
-  const adminToken = (await json(origin, 'POST', '/v1/auth/login', admin)).accessToken as string;
-  const product = await json(
-    origin,
-    'POST',
-    '/v1/products',
-    { name: 'Bench part', price: 3, stock: 1_000_000_000 },
-    adminToken,
-  );
-  const shoppers: { id: string; token: string }[] = [];
-  for (let i = 0; i < connections; i++) {
-    const member = {
-      email: `bench-shopper-${Date.now()}-${i}@example.com`,
-      password: `bench shopper ${i} password`,
-    };
-    const created = await json(origin, 'POST', '/v1/users', { ...member, name: `Shopper ${i}` });
-    shoppers.push({
-      id: created.id,
-      token: (await json(origin, 'POST', '/v1/auth/login', member)).accessToken,
-    });
-  }
-  return runLoad({
-    origin,
-    requests: [],
-    perConnection: (index) => {
-      const { token } = shoppers[index % shoppers.length]!;
-      const auth = { authorization: `Bearer ${token}` };
-      return [
-        { path: `/v1/products/${product.id}` },
-        { path: '/v1/products?limit=20' },
-        { path: '/v1/users/me', headers: auth },
-        {
-          method: 'PUT',
-          path: `/v1/users/me/cart/items/${product.id}`,
-          headers: { ...auth, 'content-type': 'application/json' },
-          body: '{"quantity":1}',
-        },
-        { method: 'POST', path: '/v1/users/me/orders', headers: auth },
-        { path: '/v1/orders?limit=20', headers: auth },
-      ];
-    },
-    connections,
-    seconds: loadSeconds,
-  });
-}
-
 const median = (values: number[]) =>
   percentile(
     [...values].sort((a, b) => a - b),
@@ -182,7 +119,11 @@ async function main(): Promise<void> {
         `round ${round}, ${attempt === 0 ? 'cold' : 'warm'} start: ready in ${seconds.toFixed(2)} s, idle RSS ${rss.toFixed(0)} MB`,
       );
       if (attempt === 2) {
-        const result = await mixedLoad(`http://127.0.0.1:${port}`);
+        const result = await mixedLoad(`http://127.0.0.1:${port}`, {
+          admin,
+          connections,
+          seconds: loadSeconds,
+        });
         const after = { rss: mb(statusKb(child.pid!, 'VmRSS')), peak: mb(statusKb(child.pid!, 'VmHWM')) };
         loaded.push({ ...after, rate: result.requestsPerSecond, errors: result.errors });
         log(

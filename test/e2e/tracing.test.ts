@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { exportSpansTo, InMemorySpanExporter, SpanKind } from '@armature/platform';
+import { exportSpansTo, SpanKind } from '@armature/platform';
+import { InMemorySpanExporter } from '@armature/platform/tracing-memory';
 import { mode } from '@armature/testing/databases';
 import { startSystem, type TestSystem } from '@armature/testing/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

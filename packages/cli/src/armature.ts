@@ -24,6 +24,9 @@ Commands:
              a consistent backup of every embedded database, taken while Armature runs (or not)
   restore <file> [--force]
              put a backup's databases into an empty DATA_DIR (--force: replace the ones there)
+  prepare-embedded
+             make the empty database cluster new embedded databases are copied from (npm install
+             runs it; without it the first start makes it)
 `;
 
 const [command] = process.argv.slice(2);
@@ -62,6 +65,15 @@ switch (command) {
     break;
   case 'restore':
     await oneShot(async () => (await import('./backup.ts')).restore(process.argv.slice(3)));
+    break;
+  case 'prepare-embedded':
+    await oneShot(async () => {
+      const { ensureTemplate } = await import('@armature/platform/db/pglite-template');
+      const folder = await ensureTemplate();
+      return folder
+        ? `embedded template cluster ready in ${folder}`
+        : 'no template cluster (PGLITE_TEMPLATE_DIR=off)';
+    });
     break;
   default:
     process.stderr.write(usage);

@@ -24,7 +24,7 @@ export async function startEmbeddedProcess(env: Env = process.env): Promise<void
     // An invalid setting: the start below reports it, naming the variable.
   }
   // Then each database starts opening, while the modules still load; each service takes its own.
-  const clusters = ensureClusters(folders).then(() => openAhead(folders, env));
+  const clusters = ensureClusters(folders, env).then(() => openAhead(folders, env));
   // Awaited below; a failure here must not be an unhandled rejection while the imports run.
   clusters.catch(() => undefined);
   const [{ runMain }, { startEmbedded }, { startControlServer }] = await Promise.all([

@@ -1,4 +1,5 @@
-import Ajv from 'ajv';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, {
   type FastifyError,
@@ -42,6 +43,38 @@ declare module 'fastify' {
 }
 
 /**
+ * A route's validator, compiled by ajv when a request first needs it rather than when the route is
+ * registered: a service declares a hundred-odd schemas, most of which a given install rarely uses,
+ * and compiling them all was a large part of the embedded start (and of its heap).
+ */
+function compiledOnFirstUse(compile: () => ValidateFunction): ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    compiled ??= compile();
+    const valid = compiled(data);
+    // Fastify reads the failures from the function it was given.
+    validate.errors = compiled.errors;
+    return valid;
+  }) as ValidateFunction;
+  validate.errors = null;
+  return validate;
+}
+
+type SerializerFactory = ReturnType<typeof SerializerSelector>;
+
+/** Fastify's response serializers (fast-json-stringify), each built on the route's first reply. */
+const lazySerializers: SerializerFactory = (externalSchemas, options) => {
+  const build = SerializerSelector()(externalSchemas, options);
+  return (route) => {
+    let serialize: ((data: unknown) => string) | undefined;
+    return (data: unknown) => {
+      serialize ??= build(route);
+      return serialize(data);
+    };
+  };
+};
+
+/**
  * The one way a service makes its HTTP server: request ids, JSON logs, the error envelope for every
  * failure (404, 405 + Allow, 400, 413, 415, 500), and health routes, all wired before any route.
  */
@@ -60,12 +93,13 @@ export function createServer(options: ServerOptions): App {
     // Ids are checked by their schemas (a malformed one is a 404); the router should not refuse them first.
     routerOptions: { maxParamLength: 2048 },
     frameworkErrors: onFrameworkError,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
   });
 
   // JSON bodies are validated as sent (a null is not a 0); query strings, params and headers are text,
   // so they are coerced to the declared types.
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyValidator : textValidator).compile(schema),
+    compiledOnFirstUse(() => (httpPart === 'body' ? bodyValidator : textValidator).compile(schema)),
   );
   const allowedMethods = trackAllowedMethods(app);
   const health = new HealthRegistry();

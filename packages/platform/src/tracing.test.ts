@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './config.ts';
 import { type App, createServer } from './server.ts';
 import { listen, type StartedService } from './service.ts';
-import { exportSpansTo, InMemorySpanExporter, SpanKind, traceDestination, tracingFor } from './tracing.ts';
+import { exportSpansTo, SpanKind, traceDestination, tracingFor } from './tracing.ts';
+import { InMemorySpanExporter } from './tracing-memory.ts';
 
 describe('tracing configuration', () => {
   it('keeps spans in the span store by default, sends them to a collector when one is set, and is off on request', () => {

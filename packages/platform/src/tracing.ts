@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   defaultTextMapGetter,
   defaultTextMapSetter,
@@ -7,17 +8,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import type { SpanExporter, SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ConfigError } from './config.ts';
 import { traceparentOf as validTraceparent } from './events/envelope.ts';
@@ -28,7 +19,7 @@ import { type AttributeValue, type SpanKindName, type SpanStore, spanStore } fro
 import { serviceVersion } from './version.ts';
 
 export type { Span };
-export { InMemorySpanExporter, SpanKind, SpanStatusCode };
+export { SpanKind, SpanStatusCode };
 
 /** What the code that records spans uses of one: an OpenTelemetry span, or one kept by the span store. */
 export interface TraceSpan {
@@ -38,6 +29,18 @@ export interface TraceSpan {
   updateName(name: string): unknown;
   end(): void;
 }
+
+/**
+ * The OpenTelemetry SDK, loaded the first time tracing is on: off (the default) it is never loaded,
+ * and it is a few hundred modules, a noticeable part of a start and of the heap. `require` keeps
+ * `tracingFor` synchronous, as the server factory that calls it is.
+ */
+const require = createRequire(import.meta.url);
+const sdk = () => ({
+  ...(require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace')),
+  ...(require('@opentelemetry/core') as typeof import('@opentelemetry/core')),
+  ...(require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')),
+});
 
 /**
  * Tracing, on by default. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, OpenTelemetry spans go to that
@@ -69,7 +72,6 @@ export interface Tracing {
   flush(): Promise<void>;
 }
 
-const propagator = new W3CTraceContextPropagator();
 const providers = new Map<string, TracerProvider>();
 let exporterOverride: SpanExporter | undefined;
 
@@ -83,7 +85,7 @@ export function exportSpansTo(exporter: SpanExporter | undefined): void {
 }
 
 function spanProcessor(env: Record<string, string | undefined>): SpanProcessor | undefined {
-  if (exporterOverride) return new SimpleSpanProcessor({ exporter: exporterOverride });
+  if (exporterOverride) return new (sdk().SimpleSpanProcessor)({ exporter: exporterOverride });
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!endpoint || env.OTEL_SDK_DISABLED === 'true') return undefined;
   let url: URL;
@@ -96,7 +98,9 @@ function spanProcessor(env: Record<string, string | undefined>): SpanProcessor |
     throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', `must be an http(s) URL, got "${endpoint}"`);
   }
   // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (adding /v1/traces) and the other OTEL_* settings.
-  return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  return new (sdk().BatchSpanProcessor)({ exporter: new OTLPTraceExporter() });
 }
 
 /** Where spans go: an OpenTelemetry exporter (a collector), this process's span store, or nowhere. */
@@ -120,6 +124,7 @@ export function tracingFor(
   if (!provider) {
     const processor = spanProcessor(env);
     if (!processor) return undefined;
+    const { TracerProvider, resourceFromAttributes } = sdk();
     provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': service, 'service.version': serviceVersion }),
       spanProcessors: [processor],
@@ -127,6 +132,7 @@ export function tracingFor(
     providers.set(service, provider);
   }
   const tracer = provider.getTracer('armature');
+  const propagator = new (sdk().W3CTraceContextPropagator)();
   const owner = provider;
   return {
     flush: () => owner.forceFlush().catch(() => undefined),

@@ -1,7 +1,7 @@
 import { usageRetentionDays } from '@armature/contracts/usage';
 import { createServer, createTokenVerifier, listen, type StartedService } from '@armature/platform';
 import { LeasedTokenBuckets, MemoryTokenBuckets } from '@armature/platform/rate-limit/index';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ApiKeyExchange } from './api-keys.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { GatewayConfig } from './config.ts';
@@ -134,6 +134,8 @@ function registerUpstreamChecks(app: ReturnType<typeof createServer>, upstreams:
  * the client keeps reconnecting in the background. Redis unreachable at start is not fatal.
  */
 async function connectRedis(config: GatewayConfig, app: ReturnType<typeof createServer>): Promise<Redis> {
+  // Loaded only when Redis is configured: the embedded mode never needs the client.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(config.redisUrl!, {
     keyPrefix: config.rateLimit.keyPrefix,
     lazyConnect: true,

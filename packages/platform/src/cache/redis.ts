@@ -1,4 +1,9 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+
+/** ioredis, loaded only by a process that uses Redis (the embedded mode never does). */
+const loadRedis = () => (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+
 import type { CacheLogger } from './cache.ts';
 import { bypass, type CacheEntry, type CacheMiss, type CacheSetOptions, type CacheStore } from './store.ts';
 
@@ -154,7 +159,7 @@ export class RedisCacheStore implements CacheStore {
     this.#probationMs = options.probationMs ?? 30_000;
     this.#log = options.log;
     const maxDelay = options.maxReconnectDelayMs ?? 1000;
-    this.#redis = new Redis(options.url, {
+    this.#redis = new (loadRedis())(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? 250,

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
-import { access, cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { cp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { readInt } from '../config.ts';
+import { ensureTemplate, initdbInChild, isCluster } from './pglite-template.ts';
+
+export { isCluster } from './pglite-template.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -75,20 +75,6 @@ export function takeOpenedAhead(folder: string): Promise<PGlite> | undefined {
   return opening;
 }
 
-const run = promisify(execFile);
-const initdbScript = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
-/** Whether `folder` holds an initialised cluster. */
-export function isCluster(folder: string): Promise<boolean> {
-  return exists(join(folder, 'PG_VERSION'));
-}
-
 async function isEmptyOrMissing(folder: string): Promise<boolean> {
   try {
     return (await readdir(folder)).length === 0;
@@ -98,36 +84,38 @@ async function isEmptyOrMissing(folder: string): Promise<boolean> {
 }
 
 /**
- * Makes sure each of `folders` holds an initialised (empty) cluster. A new cluster is made once, by
- * initdb in a short-lived child process, and copied to each folder that needs one: initdb runs a
- * second WebAssembly PostgreSQL and tars its result in memory, and memory a process has touched is
- * rarely given back to the system, so done in the server it would stay in the server's resident
- * size for good. Each folder is filled under a temporary name and renamed into place, so a start
- * killed half-way never leaves a half-made cluster behind. A folder that is neither a cluster nor
- * empty is left alone (PGlite reports what it finds there).
+ * Makes sure each of `folders` holds an initialised (empty) cluster. Each new one is a copy of the
+ * template cluster (`ensureTemplate`: made once per install, outside `DATA_DIR`), so a first start
+ * costs a file copy per service instead of an initdb. Without a template (a read-only install) one
+ * initdb runs in a child process and is copied to the other folders. Each folder is filled under a
+ * temporary name and renamed into place, so a start killed half-way never leaves a half-made cluster
+ * behind. A folder that is neither a cluster nor empty is left alone (PGlite reports what it finds).
  */
-export async function ensureClusters(folders: readonly string[]): Promise<void> {
+export async function ensureClusters(folders: readonly string[], env: Env = process.env): Promise<void> {
   const missing: string[] = [];
   for (const folder of folders) {
     if (!(await isCluster(folder)) && (await isEmptyOrMissing(folder))) missing.push(folder);
   }
-  const [first] = missing;
-  if (first === undefined) return;
-  const staging = `${first}.new-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
+  if (missing.length === 0) return;
+  let source = await ensureTemplate(env);
+  let made: string | undefined;
+  if (!source) {
+    made = `${missing[0]}.initdb-${process.pid}`;
+    await rm(made, { recursive: true, force: true });
+    await initdbInChild(made);
+    source = made;
+  }
   try {
-    await run(process.execPath, [initdbScript, staging], { timeout: 120_000 });
-    for (const folder of missing.slice(1)) {
-      const copy = `${folder}.new-${process.pid}`;
-      await rm(copy, { recursive: true, force: true });
-      await cp(staging, copy, { recursive: true });
-      await rm(folder, { recursive: true, force: true });
-      await rename(copy, folder);
-    }
-    await rm(first, { recursive: true, force: true });
-    await rename(staging, first);
+    await Promise.all(
+      missing.map(async (folder) => {
+        const copy = `${folder}.new-${process.pid}`;
+        await rm(copy, { recursive: true, force: true });
+        await cp(source, copy, { recursive: true });
+        await rm(folder, { recursive: true, force: true });
+        await rename(copy, folder);
+      }),
+    );
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    if (made) await rm(made, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,6 @@ export * from './event-log.ts';
 export * from './in-process-bus.ts';
 export * from './log.ts';
 export * from './metrics.ts';
-export * from './nats-transport.ts';
 export * from './outbox.ts';
 export * from './relay.ts';
 export * from './runtime.ts';

@@ -6,7 +6,6 @@ import { DeadLetterAdmin } from './dead-letter-admin.ts';
 import { sharedInProcessBus } from './in-process-bus.ts';
 import type { EventLog } from './log.ts';
 import { EventMetrics } from './metrics.ts';
-import { NatsTransport } from './nats-transport.ts';
 import type { WithEvents } from './outbox.ts';
 import { OutboxRelay } from './relay.ts';
 import { withTraceparent } from './trace-context.ts';
@@ -54,8 +53,9 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
     : undefined;
   const metrics = new EventMetrics({ registry: options.registry ?? serverRegistry });
   const retentionMs = config.retentionHours * 3_600_000;
+  // The NATS client is loaded only when NATS is configured (never in the embedded mode).
   const transport: EventTransport = config.natsUrl
-    ? new NatsTransport({
+    ? new (await import('./nats-transport.ts')).NatsTransport({
         url: config.natsUrl,
         stream: config.stream,
         name: service,

@@ -1,9 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { MailConfig } from './config.ts';
 import type { Mailer, MailMessage } from './message.ts';
+
+/**
+ * A nodemailer transport made on the first message: nodemailer is loaded then, not with the service
+ * (most starts send no mail before they are ready, many never do).
+ */
+function onFirstUse(options: object): { get(): Promise<Transporter>; close(): void } {
+  let transport: Promise<Transporter> | undefined;
+  return {
+    get: () => {
+      transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+        nodemailer.createTransport(options as Parameters<typeof nodemailer.createTransport>[0]),
+      );
+      return transport;
+    },
+    close: () =>
+      void transport?.then(
+        (made) => made.close(),
+        () => undefined,
+      ),
+  };
+}
 
 interface Log {
   info(details: object, message: string): void;
@@ -29,17 +50,17 @@ function envelope(message: MailMessage, from: string) {
 /** Delivers through an SMTP server (`MAIL_URL`) with nodemailer; one connection per message. */
 export function smtpMailer(config: Pick<MailConfig, 'url' | 'from'>): Mailer {
   if (!config.url) throw new Error('smtpMailer needs MAIL_URL');
-  const transport = nodemailer.createTransport({
+  const transport = onFirstUse({
     url: config.url,
     // A server that is down must fail an attempt quickly: the relay retries it later.
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
-  } as Parameters<typeof nodemailer.createTransport>[0]);
+  });
   return {
     kind: 'smtp',
     async send(message) {
-      await transport.sendMail(envelope(message, config.from));
+      await (await transport.get()).sendMail(envelope(message, config.from));
     },
     async close() {
       transport.close();
@@ -53,11 +74,13 @@ export function smtpMailer(config: Pick<MailConfig, 'url' | 'from'>): Mailer {
  * The default, so that a development start needs no mail server: open the file to follow the link.
  */
 export function folderMailer(config: Pick<MailConfig, 'dir' | 'from'>, log?: Log): Mailer {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transport = onFirstUse({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     kind: 'folder',
     async send(message) {
-      const info = (await transport.sendMail(envelope(message, config.from))) as { message: Buffer };
+      const info = (await (await transport.get()).sendMail(envelope(message, config.from))) as {
+        message: Buffer;
+      };
       await mkdir(config.dir, { recursive: true });
       const file = join(config.dir, `${new Date().toISOString().replaceAll(':', '-')}-${message.id}.eml`);
       // Written whole, then renamed: a reader never sees half a message.
