@@ -140,6 +140,9 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
     for (const title of ['Requests per second', 'Errors (5xx)', 'p50 latency', 'p99 latency']) {
       await page.locator(`[data-chart="${title}"] canvas`).waitFor();
     }
+    // A route opens its own charts: its rate and its p50/p99.
+    await page.locator('tr[data-route="orders GET /v1/products"]').getByRole('button').click();
+    await page.locator('[data-chart="orders GET /v1/products: latency"] canvas').waitFor();
     expect(await page.locator('[data-figure="refusals"]').textContent()).toContain('rate-limit refusals');
     expect(await page.locator('[data-figure="cache"]').textContent()).toContain('cache hits');
     await page.screenshot({ path: `${artifacts}traffic.png`, fullPage: true });

@@ -26,6 +26,18 @@ function seriesOf(history, pick) {
   }));
 }
 
+/** The chart series of one route: its rate, and its p50 and p99 latency. */
+function routeSeries(history, key) {
+  const steps = history.slice(1).map((after, index) => routeFigures(history[index], after).get(key));
+  return {
+    rate: [{ label: 'requests/s', values: steps.map((step) => (step ? step.rate : null)) }],
+    latency: [
+      { label: 'p50', values: steps.map((step) => step?.p50 ?? null) },
+      { label: 'p99', values: steps.map((step) => step?.p99 ?? null) },
+    ],
+  };
+}
+
 /**
  * Requests per second, error ratio and p50/p99 latency per service as charts over the last minutes,
  * and per route as a table, from snapshots of the services' own counters taken every 5 s while the
@@ -34,6 +46,7 @@ function seriesOf(history, pick) {
 export function TrafficPage() {
   const [history, setHistory] = useState([]);
   const [error, setError] = useState('');
+  const [route, setRoute] = useState(undefined);
   useEffect(() => {
     let stopped = false;
     const poll = async () => {
@@ -60,7 +73,7 @@ export function TrafficPage() {
   const since = first === latest ? history.at(-2) : first;
   const times = history.slice(1).map((snapshot) => Math.round(snapshot.at / 1000));
   const routes = [...routeFigures(since, latest).values()]
-    .filter((route) => route.rate > 0 || route.requests > 0)
+    .filter((item) => item.rate > 0 || item.requests > 0)
     .sort((a, b) => b.rate - a.rate || a.route.localeCompare(b.route));
   const edge = edgeFigures(since, latest);
   const allRefusals = Object.values(latest.rateLimitRefusals).reduce((a, b) => a + b, 0);
@@ -79,18 +92,28 @@ export function TrafficPage() {
       <${Chart} title="p50 latency" unit="ms" times=${times} series=${seriesOf(history, (f) => f.p50)} />
       <${Chart} title="p99 latency" unit="ms" times=${times} series=${seriesOf(history, (f) => f.p99)} />
     </div>
-    <h3>Routes, last ${windowSeconds} s</h3>
+    <h3>Routes, last ${windowSeconds} s <small class="hint">(a route opens its own charts)</small></h3>
     <table class="routes">
       <thead><tr><th>Service</th><th>Route</th><th>Requests/s</th><th>Errors</th><th>p50</th><th>p99</th><th>Requests since start</th></tr></thead>
       <tbody>
         ${routes.map(
-          (route) => html`<tr data-route=${`${route.service} ${route.method} ${route.route}`}>
-            <td>${route.service}</td><td><code>${route.method} ${route.route}</code></td>
-            <td>${route.rate.toFixed(2)}</td><td>${percent(route.errorRatio)}</td>
-            <td>${ms(route.p50)}</td><td>${ms(route.p99)}</td><td>${route.requests}</td>
+          (
+            item,
+          ) => html`<tr data-route=${`${item.service} ${item.method} ${item.route}`} class=${route === `${item.service} ${item.method} ${item.route}` ? 'selected' : ''}>
+            <td>${item.service}</td><td><button type="button" class="link" onClick=${() => setRoute(`${item.service} ${item.method} ${item.route}`)}>${item.method} ${item.route}</button></td>
+            <td>${item.rate.toFixed(2)}</td><td>${percent(item.errorRatio)}</td>
+            <td>${ms(item.p50)}</td><td>${ms(item.p99)}</td><td>${item.requests}</td>
           </tr>`,
         )}
       </tbody>
     </table>
+    ${
+      route &&
+      html`<h3>${route}</h3>
+      <div class="charts">
+        <${Chart} key=${`${route} rate`} title=${`${route}: requests per second`} unit="req/s" times=${times} series=${routeSeries(history, route).rate} />
+        <${Chart} key=${`${route} latency`} title=${`${route}: latency`} unit="ms" times=${times} series=${routeSeries(history, route).latency} />
+      </div>`
+    }
   </section>`;
 }
