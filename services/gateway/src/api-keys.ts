@@ -46,9 +46,13 @@ export class ApiKeyExchange {
     this.#settled = new LRUCache(bounds);
   }
 
-  /** What a key was exchanged for, when that is known and fresh: no promise, no waiting. */
+  /**
+   * What a key was exchanged for, when that is known and fresh: no promise, no waiting, no hash
+   * (this map is keyed by the secret itself, as the verified-token cache is by the token: both only
+   * live in this process's memory, where the request that carries them already is).
+   */
   known(key: string): ExchangedKey | undefined {
-    return this.#settled.get(digest(key));
+    return this.#settled.get(key);
   }
 
   exchange(key: string): Promise<ExchangedKey> {
@@ -61,7 +65,7 @@ export class ApiKeyExchange {
         // Remembered no longer than the promise: both expire `ttlMs` after the exchange began.
         (exchanged) => {
           const ttl = this.#cache.getRemainingTTL(hash);
-          if (ttl > 0) this.#settled.set(hash, exchanged, { ttl });
+          if (ttl > 0) this.#settled.set(key, exchanged, { ttl });
         },
         // A failure of the users service itself is not remembered: the next request tries again.
         (error: unknown) => {

@@ -78,8 +78,17 @@ export const resourceRoots = [
   ...new Set(forwardedOperations.map((operation) => operation.path.split('/')[1]!)),
 ];
 
+// A request asks about its path several times in a row (access, scope, cost, owner): the last
+// lookup is kept, so those cost one router walk instead of one each.
+let lastPath: string | undefined;
+let lastEntry: PathEntry | undefined;
+
 function entryOf(path: string): PathEntry | undefined {
-  return (router.find('GET', path)?.store as PathEntry | undefined) ?? undefined;
+  if (path !== lastPath) {
+    lastEntry = (router.find('GET', path)?.store as PathEntry | undefined) ?? undefined;
+    lastPath = path;
+  }
+  return lastEntry;
 }
 
 /**
