@@ -98,6 +98,10 @@ describe(`the console in a browser (${mode})`, browserSuite(), () => {
     // Each instance's circuit breaker and each service's outbox backlog, from the traffic snapshot.
     await page.locator('[data-node="orders-1"][data-breaker="closed"]').waitFor();
     expect(await page.locator('[data-node="orders"]').textContent()).toMatch(/outbox \d+ waiting/);
+    // Each service's own dependencies, from its instances' health reports.
+    for (const service of ['users', 'orders', 'payments']) {
+      await page.locator(`[data-node="${service}:database"][data-status="up"]`).waitFor();
+    }
     await page.screenshot({ path: `${artifacts}map.png` });
     // The session lives in memory only.
     expect(

@@ -50,6 +50,7 @@ type Snapshot = {
     up: boolean;
     breaker: string;
     outboxBacklog: number | null;
+    dependencies: { name: string; status: string; latency: number }[];
   }[];
 };
 const snapshot = async (): Promise<Snapshot> => {
@@ -95,6 +96,10 @@ describe(`traffic (${mode})`, () => {
       const instance = traffic.instances.find((item) => item.instance === `${service}-1`);
       expect(instance).toMatchObject({ service, up: true, breaker: 'closed' });
       expect(instance?.outboxBacklog).toBeGreaterThanOrEqual(0);
+      // Its own dependencies, from its health report: at least its database, up.
+      expect(instance?.dependencies).toContainEqual(
+        expect.objectContaining({ name: 'database', status: 'up' }),
+      );
     }
   });
 

@@ -5074,6 +5074,12 @@ export interface operations {
                             up: boolean;
                             breaker: "closed" | "open" | "half-open";
                             outboxBacklog: number | null;
+                            dependencies: {
+                                name: string;
+                                status: "up" | "down";
+                                /** @description milliseconds */
+                                latency: number;
+                            }[];
                         }[];
                     };
                 };
@@ -7786,6 +7792,12 @@ export interface operations {
                             up: boolean;
                             breaker: "closed" | "open" | "half-open";
                             outboxBacklog: number | null;
+                            dependencies: {
+                                name: string;
+                                status: "up" | "down";
+                                /** @description milliseconds */
+                                latency: number;
+                            }[];
                         }[];
                     };
                 };

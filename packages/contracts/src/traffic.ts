@@ -37,6 +37,21 @@ export const InstanceState = Type.Object(
     breaker: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open')]),
     /** Events written to its outbox and not yet published; null when its metrics did not answer. */
     outboxBacklog: Type.Union([Count, Type.Null()]),
+    /**
+     * The instance's own dependencies as its health report names them (`database`, `bus`, `cache`,
+     * `mail`, a payment provider…); empty when its report did not answer.
+     */
+    dependencies: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ maxLength: 64, pattern: '^[a-z][a-z0-9-]*$' }),
+          status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+          latency: Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 20 },
+    ),
   },
   { additionalProperties: false, title: 'InstanceState' },
 );

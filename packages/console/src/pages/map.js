@@ -29,17 +29,31 @@ export function layout(checks) {
   return { services, dependencies };
 }
 
-/** What the traffic snapshot adds to the map: each instance's circuit breaker, each service's outbox. */
+/**
+ * What the traffic snapshot adds to the map: each instance's circuit breaker, each service's outbox,
+ * and each service's dependencies (its database, bus, cache, mail, provider), down when any instance
+ * sees it down, with the slowest instance's probe.
+ */
 export function runtimeStates(traffic) {
   const instances = new Map();
   const outboxes = new Map();
+  const dependencies = new Map();
   for (const state of traffic?.instances ?? []) {
     instances.set(state.instance, state);
     // Instances of a service share its database, so each reports the same backlog: keep the largest.
     if (state.outboxBacklog !== null)
       outboxes.set(state.service, Math.max(outboxes.get(state.service) ?? 0, state.outboxBacklog));
+    const own = dependencies.get(state.service) ?? new Map();
+    dependencies.set(state.service, own);
+    for (const dependency of state.dependencies ?? []) {
+      const seen = own.get(dependency.name);
+      own.set(dependency.name, {
+        status: seen?.status === 'down' || dependency.status === 'down' ? 'down' : 'up',
+        latency: Math.max(seen?.latency ?? 0, dependency.latency),
+      });
+    }
   }
-  return { instances, outboxes };
+  return { instances, outboxes, dependencies };
 }
 
 function Node({ x, y, label, check, kind, detail, breaker, width = 170 }) {
@@ -83,14 +97,19 @@ export function MapPage() {
   }, []);
   if (!report) return html`<p>${error || 'Loading the map…'}</p>`;
   const { services, dependencies } = layout(report.checks);
-  const rows = services.reduce((sum, service) => sum + Math.max(1, service.instances.length), 0);
+  const rows = services.reduce(
+    (sum, service) =>
+      sum + Math.max(1, service.instances.length, runtime.dependencies.get(service.name)?.size ?? 0),
+    0,
+  );
   const height = Math.max(rows, dependencies.length + 1) * 62 + 40;
   const gatewayY = height / 2 - 23;
   let row = 0;
   const edges = [];
   const nodes = [];
   for (const service of services) {
-    const span = Math.max(1, service.instances.length);
+    const own = [...(runtime.dependencies.get(service.name) ?? new Map())];
+    const span = Math.max(1, service.instances.length, own.length);
     const y = 20 + (row + (span - 1) / 2) * 62;
     edges.push(html`<line x1="190" y1=${gatewayY + 23} x2="260" y2=${y + 23} />`);
     const backlog = runtime.outboxes.get(service.name);
@@ -111,6 +130,13 @@ export function MapPage() {
         html`<${Node} x=${500} y=${iy} label=${instance.name} check=${check} kind="instance" detail=${detail} breaker=${breaker} width=${210} />`,
       );
     });
+    own.forEach(([name, check], index) => {
+      const dy = 20 + (row + index) * 62;
+      edges.push(html`<line x1="710" y1=${y + 23} x2="760" y2=${dy + 23} class="dependency" />`);
+      nodes.push(
+        html`<${Node} x=${760} y=${dy} label=${`${service.name}:${name}`} check=${check} kind="dependency" width=${190} />`,
+      );
+    });
     row += span;
   }
   dependencies.forEach((dependency, index) => {
@@ -122,8 +148,8 @@ export function MapPage() {
   });
   return html`<section>
     <h2>Map <small class=${`status ${report.status}`} data-system-status=${report.status}>${report.status}</small></h2>
-    <p class="hint">From the gateway's health report (circuit breakers and outbox backlogs from its traffic snapshot), refreshed every ${REFRESH_MS / 1000} s (${report.timestamp}).${error ? ` ${error}` : ''}</p>
-    <svg class="map" viewBox=${`-220 0 940 ${height}`} role="img" aria-label="Service map">
+    <p class="hint">From the gateway's health report (circuit breakers, outbox backlogs and each service's own dependencies from its traffic snapshot), refreshed every ${REFRESH_MS / 1000} s (${report.timestamp}).${error ? ` ${error}` : ''}</p>
+    <svg class="map" viewBox=${`-220 0 1160 ${height}`} role="img" aria-label="Service map">
       ${edges}
       <${Node} x=${20} y=${gatewayY} label="gateway" check=${{ status: 'up', latency: 0 }} detail=${`answering · system ${report.status}`} kind="gateway" />
       ${nodes}

@@ -1,4 +1,9 @@
-import { type RouteTraffic, type TrafficSnapshot, trafficOperations } from '@armature/contracts';
+import {
+  type InstanceState,
+  type RouteTraffic,
+  type TrafficSnapshot,
+  trafficOperations,
+} from '@armature/contracts';
 import { isoTimestamp, registerOperation } from '@armature/platform';
 import type { FastifyInstance } from 'fastify';
 import type { UpstreamInstance, Upstreams } from '../upstreams.ts';
@@ -85,6 +90,29 @@ const total = (samples: Sample[], name: string) =>
  * `/metrics` now, plus each instance's circuit breaker and outbox backlog, for the console's Traffic
  * and Map pages. Nothing is collected in the background: the cost is paid when an admin asks.
  */
+type Dependency = InstanceState['dependencies'][number];
+const dependencyName = /^[a-z][a-z0-9-]{0,63}$/;
+
+/** An instance's dependencies, from its own health report (which answers 503 when one is down). */
+async function dependenciesOf(instance: UpstreamInstance, timeoutMs: number): Promise<Dependency[]> {
+  try {
+    const response = await fetch(`${instance.url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const report = (await response.json()) as {
+      checks?: Record<string, { status?: string; latency?: number }>;
+    };
+    return Object.entries(report.checks ?? {})
+      .filter(([name]) => dependencyName.test(name))
+      .slice(0, 20)
+      .map(([name, check]) => ({
+        name,
+        status: check.status === 'up' ? 'up' : 'down',
+        latency: Math.max(0, Math.round(Number(check.latency) || 0)),
+      }));
+  } catch {
+    return [];
+  }
+}
+
 export async function traffic(app: FastifyInstance, options: TrafficOptions): Promise<void> {
   const timeoutMs = options.instanceTimeoutMs ?? 2000;
   const instances = Object.values(options.upstreams.services).flatMap((service) =>
@@ -99,6 +127,7 @@ export async function traffic(app: FastifyInstance, options: TrafficOptions): Pr
         app.metrics.metrics().then((text) => parseSamples(text, wanted)),
         ...instances.map(({ instance }) => scrape(instance, timeoutMs)),
       ]);
+      const reports = await Promise.all(instances.map(({ instance }) => dependenciesOf(instance, timeoutMs)));
       const all = [own, ...scraped.filter((samples) => samples !== undefined)].flat();
       const bounds = new Set<number>();
       const totals = routeTotals(all, bounds);
@@ -132,6 +161,7 @@ export async function traffic(app: FastifyInstance, options: TrafficOptions): Pr
             up: instance.available,
             breaker: instance.breaker.state,
             outboxBacklog: samples ? total(samples, 'events_outbox_backlog') : null,
+            dependencies: reports[index] ?? [],
           };
         }),
       };
