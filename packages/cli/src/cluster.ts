@@ -140,7 +140,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   gatewayUrls.forEach((gatewayUrl, i) => {
     specs.set(`gateway-${i + 1}`, {
       script: 'services/gateway/src/main.ts',
-      env: { ...everyService, PORT: String(options.basePort + i), HOST: '127.0.0.1' },
+      env: {
+        ...everyService,
+        PORT: String(options.basePort + i),
+        HOST: '127.0.0.1',
+        // Each gateway knows the others, so that the console's map shows them all.
+        GATEWAY_PEER_URLS: gatewayUrls.filter((other) => other !== gatewayUrl).join(','),
+      },
       url: gatewayUrl,
     });
   });

@@ -5051,6 +5051,7 @@ export interface operations {
                          * @example 2024-01-15T10:30:00Z
                          */
                         sampledAt: string;
+                        source: "services" | "prometheus";
                         bucketBounds: number[];
                         routes: {
                             service: string;
@@ -5080,6 +5081,13 @@ export interface operations {
                                 /** @description milliseconds */
                                 latency: number;
                             }[];
+                        }[];
+                        gateways: {
+                            /** Format: uri */
+                            url: string;
+                            status: "up" | "down";
+                            /** @description milliseconds */
+                            latency: number;
                         }[];
                     };
                 };
@@ -7769,6 +7777,7 @@ export interface operations {
                          * @example 2024-01-15T10:30:00Z
                          */
                         sampledAt: string;
+                        source: "services" | "prometheus";
                         bucketBounds: number[];
                         routes: {
                             service: string;
@@ -7798,6 +7807,13 @@ export interface operations {
                                 /** @description milliseconds */
                                 latency: number;
                             }[];
+                        }[];
+                        gateways: {
+                            /** Format: uri */
+                            url: string;
+                            status: "up" | "down";
+                            /** @description milliseconds */
+                            latency: number;
                         }[];
                     };
                 };

@@ -57,9 +57,25 @@ export const InstanceState = Type.Object(
 );
 export type InstanceState = Static<typeof InstanceState>;
 
+/** Another gateway of the deployment (`GATEWAY_PEER_URLS`), as this one's probe of it finds it. */
+export const GatewayState = Type.Object(
+  {
+    url: Type.String({ format: 'uri', maxLength: 2048 }),
+    status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+    latency: Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'milliseconds' }),
+  },
+  { additionalProperties: false, title: 'GatewayState' },
+);
+export type GatewayState = Static<typeof GatewayState>;
+
 export const TrafficSnapshot = Type.Object(
   {
     sampledAt: Timestamp,
+    /**
+     * Where the counters come from: each process's `/metrics`, read now (`services`), or the latest
+     * scrape of the Prometheus server the gateway is configured with (`prometheus`).
+     */
+    source: Type.Union([Type.Literal('services'), Type.Literal('prometheus')]),
     /** Upper bounds (seconds) of the latency buckets of every route's `buckets`. */
     bucketBounds: Type.Array(Type.Number({ minimum: 0 }), { maxItems: 50 }),
     routes: Type.Array(RouteTraffic, { maxItems: 2000 }),
@@ -68,6 +84,8 @@ export const TrafficSnapshot = Type.Object(
     /** Lookups of the services' caches answered from the cache, and those that were not. */
     cache: Type.Object({ hits: Count, misses: Count }, { additionalProperties: false }),
     instances: Type.Array(InstanceState, { maxItems: 1000 }),
+    /** The deployment's other gateways (`GATEWAY_PEER_URLS`): whether each is ready to take traffic. */
+    gateways: Type.Array(GatewayState, { maxItems: 64 }),
   },
   { additionalProperties: false, title: 'TrafficSnapshot' },
 );

@@ -105,7 +105,11 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
   await app.register(docs);
   await app.register(consoleStatic);
   await app.register(traces, { upstreams, ...(config.tracesUrl ? { collectorUrl: config.tracesUrl } : {}) });
-  await app.register(traffic, { upstreams });
+  await app.register(traffic, {
+    upstreams,
+    peerUrls: config.peerUrls,
+    ...(config.prometheusUrl ? { prometheusUrl: config.prometheusUrl } : {}),
+  });
 
   upstreams.startHealthChecks();
   return listen(app, { host: config.host, port: config.port });

@@ -64,6 +64,10 @@ export interface GatewayConfig extends CommonConfig {
   now?: () => number;
   /** Where an admin reads traces when they go to an OpenTelemetry collector (`CONSOLE_TRACES_URL`). */
   tracesUrl?: string;
+  /** `CONSOLE_PROMETHEUS_URL`: a Prometheus server the console's traffic is read from, when set. */
+  prometheusUrl?: string;
+  /** `GATEWAY_PEER_URLS`: the deployment's other gateways, which the console's map shows. */
+  peerUrls: string[];
   /** Fastify's `trustProxy`: which proxies to believe in `X-Forwarded-For` when working out a client's IP. */
   trustProxy: boolean | string[];
 }
@@ -107,20 +111,42 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     plans: readPlansVariable(env),
     usageFlushMs: readInt(env, 'USAGE_FLUSH_MS', 1000, { min: 50, max: 60_000 }),
     ...readTracesUrl(env),
+    ...readPrometheusUrl(env),
+    peerUrls: readPeerUrls(env),
   };
 }
 
 function readTracesUrl(env: Env): { tracesUrl?: string } {
-  const raw = present(env, 'CONSOLE_TRACES_URL');
-  if (raw === undefined) return {};
+  const url = readHttpUrl(env, 'CONSOLE_TRACES_URL');
+  return url === undefined ? {} : { tracesUrl: url };
+}
+
+function readPrometheusUrl(env: Env): { prometheusUrl?: string } {
+  const url = readHttpUrl(env, 'CONSOLE_PROMETHEUS_URL');
+  return url === undefined ? {} : { prometheusUrl: url };
+}
+
+function readPeerUrls(env: Env): string[] {
+  const raw = present(env, 'GATEWAY_PEER_URLS');
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => readHttpUrl({ GATEWAY_PEER_URLS: item }, 'GATEWAY_PEER_URLS')!);
+}
+
+function readHttpUrl(env: Env, name: string): string | undefined {
+  const raw = present(env, name);
+  if (raw === undefined) return undefined;
   let url: URL | undefined;
   try {
     url = new URL(raw);
   } catch {}
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError('CONSOLE_TRACES_URL', `must be an http(s) URL, got "${raw}"`);
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
   }
-  return { tracesUrl: url.href };
+  return url.href;
 }
 
 function present(env: Env, name: string): string | undefined {

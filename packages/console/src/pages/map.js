@@ -53,7 +53,7 @@ export function runtimeStates(traffic) {
       });
     }
   }
-  return { instances, outboxes, dependencies };
+  return { instances, outboxes, dependencies, gateways: traffic?.gateways ?? [] };
 }
 
 function Node({ x, y, label, check, kind, detail, breaker, width = 170 }) {
@@ -102,7 +102,7 @@ export function MapPage() {
       sum + Math.max(1, service.instances.length, runtime.dependencies.get(service.name)?.size ?? 0),
     0,
   );
-  const height = Math.max(rows, dependencies.length + 1) * 62 + 40;
+  const height = Math.max(rows, dependencies.length + runtime.gateways.length + 1) * 62 + 40;
   const gatewayY = height / 2 - 23;
   let row = 0;
   const edges = [];
@@ -139,6 +139,14 @@ export function MapPage() {
     });
     row += span;
   }
+  // The deployment's other gateways (GATEWAY_PEER_URLS), under this one's own dependencies.
+  runtime.gateways.forEach((peer, index) => {
+    const y = 20 + (dependencies.length + index) * 62;
+    const label = `gateway ${new URL(peer.url).host}`;
+    nodes.push(
+      html`<${Node} x=${-200} y=${y} label=${label} check=${peer} kind="gateway" detail=${`${peer.status} · ${peer.latency} ms · a peer`} />`,
+    );
+  });
   dependencies.forEach((dependency, index) => {
     const y = 20 + index * 62;
     edges.push(html`<line x1="20" y1=${gatewayY + 23} x2="-30" y2=${y + 23} class="dependency" />`);

@@ -1,4 +1,5 @@
 import {
+  type GatewayState,
   type InstanceState,
   type RouteTraffic,
   type TrafficSnapshot,
@@ -8,11 +9,31 @@ import { isoTimestamp, registerOperation } from '@armature/platform';
 import type { FastifyInstance } from 'fastify';
 import type { UpstreamInstance, Upstreams } from '../upstreams.ts';
 import { parseSamples, type Sample } from './metrics-text.ts';
+import { prometheusInstance, queryPrometheus } from './prometheus.ts';
 
 export interface TrafficOptions {
   upstreams: Upstreams;
   /** How long an instance may take to give its metrics before the snapshot goes on without them. */
   instanceTimeoutMs?: number;
+  /** A Prometheus server scraping the gateway and the services: read instead of every process. */
+  prometheusUrl?: string;
+  /** The deployment's other gateways, probed for the map. */
+  peerUrls?: string[];
+}
+
+/** Another gateway's readiness, as the map shows it. */
+async function probePeer(url: string, timeoutMs: number): Promise<GatewayState> {
+  const started = performance.now();
+  try {
+    const response = await fetch(new URL('health/ready', url.endsWith('/') ? url : `${url}/`), {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer();
+    const latency = Math.round(performance.now() - started);
+    return { url, status: response.ok ? 'up' : 'down', latency };
+  } catch {
+    return { url, status: 'down', latency: Math.round(performance.now() - started) };
+  }
 }
 
 const histogram = 'http_request_duration_seconds';
@@ -119,13 +140,38 @@ export async function traffic(app: FastifyInstance, options: TrafficOptions): Pr
     service.instances.map((instance) => ({ service: service.name, instance })),
   );
 
+  /**
+   * The gateway's own samples and each instance's: from their `/metrics` now, or, with a Prometheus
+   * server configured, from its latest scrape of every target (an instance it does not scrape, or a
+   * server that does not answer, leaves that part out, as an instance that does not answer does).
+   */
+  const readSamples = async (): Promise<{ own: Sample[]; scraped: Array<Sample[] | undefined> }> => {
+    const prometheusUrl = options.prometheusUrl;
+    if (prometheusUrl === undefined) {
+      const [own, ...scraped] = await Promise.all([
+        app.metrics.metrics().then((text) => parseSamples(text, wanted)),
+        ...instances.map(({ instance }) => scrape(instance, timeoutMs)),
+      ]);
+      return { own, scraped };
+    }
+    const all = await queryPrometheus(prometheusUrl, families, timeoutMs).catch((error: unknown) => {
+      app.log.warn({ err: error }, 'Prometheus unreachable: the traffic snapshot has no counters');
+      return [];
+    });
+    const byInstance = Map.groupBy(all, (sample) => sample.labels.instance ?? '');
+    const scraped = instances.map(({ instance }) => byInstance.get(prometheusInstance(instance.url)));
+    const known = new Set(instances.map(({ instance }) => prometheusInstance(instance.url)));
+    // What is not one of the services' instances is the gateway (this one and its peers).
+    return { own: all.filter((sample) => !known.has(sample.labels.instance ?? '')), scraped };
+  };
+
   registerOperation(
     app,
     trafficOperations.getTraffic,
     async (): Promise<TrafficSnapshot> => {
-      const [own, ...scraped] = await Promise.all([
-        app.metrics.metrics().then((text) => parseSamples(text, wanted)),
-        ...instances.map(({ instance }) => scrape(instance, timeoutMs)),
+      const [{ own, scraped }, gateways] = await Promise.all([
+        readSamples(),
+        Promise.all((options.peerUrls ?? []).map((url) => probePeer(url, timeoutMs))),
       ]);
       const reports = await Promise.all(instances.map(({ instance }) => dependenciesOf(instance, timeoutMs)));
       const all = [own, ...scraped.filter((samples) => samples !== undefined)].flat();
@@ -149,6 +195,7 @@ export async function traffic(app: FastifyInstance, options: TrafficOptions): Pr
       }
       return {
         sampledAt: isoTimestamp(new Date()),
+        source: options.prometheusUrl === undefined ? 'services' : 'prometheus',
         bucketBounds,
         routes,
         rateLimitRefusals,
@@ -164,6 +211,7 @@ export async function traffic(app: FastifyInstance, options: TrafficOptions): Pr
             dependencies: reports[index] ?? [],
           };
         }),
+        gateways,
       };
     },
     { config: { api: true } },
