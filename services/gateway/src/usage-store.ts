@@ -32,7 +32,7 @@ function add(usage: DayUsage, keyId: string, index: number, amount: number): voi
 }
 
 /** The counts of one user-day (`<user>|<day>`) in `days`, made empty when missing. */
-function dayOf(
+function userDay(
   days: { get(id: string): DayUsage | undefined; set(id: string, usage: DayUsage): unknown },
   id: string,
 ): DayUsage {
@@ -56,7 +56,7 @@ export class MemoryUsage implements UsageStore {
   readonly #days = new LRUCache<string, DayUsage>({ max: 200_000 });
 
   record(userId: string, keyId: string, day: string, statusClass: number): void {
-    add(dayOf(this.#days, `${userId}|${day}`), keyId, statusClass, 1);
+    add(userDay(this.#days, `${userId}|${day}`), keyId, statusClass, 1);
   }
 
   async read(userId: string, days: readonly string[]): Promise<Map<string, DayUsage>> {
@@ -103,7 +103,7 @@ export class RedisUsage implements UsageStore {
   }
 
   record(userId: string, keyId: string, day: string, statusClass: number): void {
-    add(dayOf(this.#pending, `${userId}|${day}`), keyId, statusClass, 1);
+    add(userDay(this.#pending, `${userId}|${day}`), keyId, statusClass, 1);
   }
 
   /** Sends the counts gathered since the last flush; on failure they wait for the next one. */
@@ -136,7 +136,7 @@ export class RedisUsage implements UsageStore {
 
   #restore(unsent: Map<string, DayUsage>): void {
     for (const [id, usage] of unsent) {
-      const pending = dayOf(this.#pending, id);
+      const pending = userDay(this.#pending, id);
       for (const [keyId, counts] of usage) addCounts(pending, keyId, counts);
     }
   }

@@ -1,12 +1,11 @@
 import { routeSchema } from '@armature/contracts/operation';
 import { usageOperations, usageRetentionDays } from '@armature/contracts/usage';
-import { ApiError } from '@armature/platform';
+import { ApiError, type OperationRequest, registerOperation } from '@armature/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayMetrics } from './metrics.ts';
 import { defaultPlanName, type Plans } from './plans.ts';
 import { type ClassCounts, classIndex, type DayUsage, type UsageStore } from './usage-store.ts';
-import { supportedVersions } from './versioning.ts';
 
 export interface UsageOptions {
   store: UsageStore;
@@ -55,10 +54,10 @@ export const usage = fp(
     app.addHook('onClose', () => store.close());
 
     const operation = usageOperations.getUsage;
-    const handler = async (request: FastifyRequest) => {
+    const handler = async (request: OperationRequest<typeof operation>) => {
       const principal = request.principal!;
-      const { id } = request.params as { id: string };
-      const query = request.query as { from?: string; to?: string };
+      const { id } = request.params;
+      const query = request.query;
       const userId = id === 'me' ? principal.userId : id;
       if (userId !== principal.userId) {
         if (!principal.isAdmin) throw new ApiError('FORBIDDEN');
@@ -83,12 +82,13 @@ export const usage = fp(
     const preValidation = async (request: FastifyRequest) => {
       delete (request.query as Record<string, unknown>).version;
     };
-    const path = operation.path.replace(/\{(\w+)\}/g, ':$1');
-    for (const version of supportedVersions) {
-      const schema = routeSchema(operation, Number(version) as 1 | 2);
-      app.get(`/v${version}${path}`, { config: { api: true }, schema, preValidation }, handler);
-    }
-    app.get(path, { config: { api: true }, schema: routeSchema(operation, 1), preValidation }, handler);
+    registerOperation(app, operation, handler, { config: { api: true }, preValidation });
+    // Without a version in the path (`Accept` or `?version=` name it), as the forwarded routes are.
+    app.get(
+      operation.path.replace(/\{(\w+)\}/g, ':$1'),
+      { config: { api: true, access: operation.access }, schema: routeSchema(operation, 1), preValidation },
+      (request) => handler(request as OperationRequest<typeof operation>),
+    );
   },
   { name: 'gateway-usage', dependencies: ['gateway-edge-auth'] },
 );
