@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { migrateToLatest } from '@armature/platform';
 import { createPglite, ensureClusters } from '@armature/platform/db/pglite';
 import { PGliteDialect } from '@armature/platform/db/pglite-dialect';
+import type { EmbeddedClient } from '@armature/platform/db/pglite-remote';
 import { initdbInChild } from '@armature/platform/db/pglite-template';
-import type { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServices } from './services.ts';
 
 /** Every table, column, type, default, index and constraint of the public schema, in a stable order. */
-async function schemaOf(client: PGlite): Promise<unknown[]> {
+async function schemaOf(client: EmbeddedClient): Promise<unknown[]> {
   const { rows: columns } = await client.query(
     `select table_name, column_name, data_type, is_nullable, column_default
        from information_schema.columns where table_schema = 'public' order by 1, 2`,
@@ -37,7 +37,7 @@ async function migrated(folder: string, migrationsFolder: string) {
   return { client, applied, close: () => db.destroy() };
 }
 
-const systemIdentifier = async (client: PGlite) =>
+const systemIdentifier = async (client: EmbeddedClient) =>
   (await client.query<{ id: string }>('select system_identifier::text as id from pg_control_system()'))
     .rows[0]!.id;
 
@@ -72,7 +72,7 @@ describe('embedded databases made from the template cluster', () => {
         await direct.close();
       }
     }
-  });
+  }, 180_000); // six databases migrated from scratch: minutes on a busy two-core machine
 
   it('are copies of one cluster made once, not an initdb per folder', async () => {
     await ensureClusters([data('first'), data('second')], env());

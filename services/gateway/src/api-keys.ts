@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '@armature/platform';
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '@armature/platform/lru';
+import type { LRUCache } from 'lru-cache';
 import type { UpstreamService } from './upstreams.ts';
 
 /** What a key was exchanged for: a short access token carrying its user, and the key's scopes. */
@@ -41,9 +42,10 @@ export class ApiKeyExchange {
 
   constructor(users: UpstreamService, options: ApiKeyExchangeOptions) {
     this.#users = users;
-    const bounds = { max: Math.max(1, options.size), ttl: Math.max(1, options.ttlMs) };
-    this.#cache = new LRUCache(bounds);
-    this.#settled = new LRUCache(bounds);
+    const max = Math.max(1, options.size);
+    const ttl = Math.max(1, options.ttlMs);
+    this.#cache = growingLru(max, { ttl });
+    this.#settled = growingLru(max, { ttl });
   }
 
   /**

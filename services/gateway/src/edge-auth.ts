@@ -1,8 +1,9 @@
 import { ApiError, bearerToken, type Principal, type TokenVerifier, unauthorized } from '@armature/platform';
+import { growingLru } from '@armature/platform/lru';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { type ApiKeyExchange, type ExchangedKey, isApiKey } from './api-keys.ts';
 import { accessOf, isPublicRoute, scopeOf } from './routes.ts';
 
@@ -41,7 +42,7 @@ export class VerifiedTokenCache {
     isPublished: (kid: string | undefined) => boolean = () => true,
   ) {
     this.#verifier = verifier;
-    this.#cache = size > 0 ? new LRUCache({ max: size }) : undefined;
+    this.#cache = size > 0 ? growingLru(size) : undefined;
     this.#isPublished = isPublished;
   }
 

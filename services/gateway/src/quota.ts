@@ -1,8 +1,8 @@
 import { ApiError } from '@armature/platform';
+import { growingLru } from '@armature/platform/lru';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import { defaultPlanName, type Plans, periodOf } from './plans.ts';
 import { costOf } from './routes.ts';
 
@@ -18,7 +18,7 @@ export interface QuotaStore {
 
 /** Quota counts in this process (embedded mode). */
 export class MemoryQuotas implements QuotaStore {
-  readonly #counts = new LRUCache<string, { used: number; endsAt: number }>({ max: 100_000 });
+  readonly #counts = growingLru<string, { used: number; endsAt: number }>(100_000);
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {

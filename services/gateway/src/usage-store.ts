@@ -1,5 +1,5 @@
+import { growingLru } from '@armature/platform/lru';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 
 /** Counts by status class: 2xx, 3xx, 4xx, 5xx. */
 export type ClassCounts = [number, number, number, number];
@@ -53,7 +53,7 @@ function addCounts(usage: DayUsage, keyId: string, counts: ClassCounts): void {
 /** Usage in this process (embedded mode, or one gateway without Redis). */
 export class MemoryUsage implements UsageStore {
   // Bounded: a user-day dropped here (the least recently used) loses its counts, never the server.
-  readonly #days = new LRUCache<string, DayUsage>({ max: 200_000 });
+  readonly #days = growingLru<string, DayUsage>(200_000);
 
   record(userId: string, keyId: string, day: string, statusClass: number): void {
     add(userDay(this.#days, `${userId}|${day}`), keyId, statusClass, 1);

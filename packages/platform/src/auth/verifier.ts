@@ -5,8 +5,8 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { LRUCache } from 'lru-cache';
 import { ApiError } from '../errors.ts';
+import { growingLru } from '../lru.ts';
 
 export type Role = 'member' | 'admin';
 
@@ -62,7 +62,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       ? createRemoteJWKSet(new URL(options.jwks), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
       : options.jwks;
   const size = options.cacheSize ?? 10_000;
-  const verified = size > 0 ? new LRUCache<string, VerifiedToken>({ max: size }) : undefined;
+  const verified = size > 0 ? growingLru<string, VerifiedToken>(size) : undefined;
 
   /** A token verified before, not expired, whose key is still published; else undefined. */
   async function remembered(token: string): Promise<Principal | undefined> {

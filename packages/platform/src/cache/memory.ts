@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../lru.ts';
 import type { CacheEntry, CacheMiss, CacheSetOptions, CacheStore } from './store.ts';
 
 interface Stored extends CacheEntry {
@@ -28,12 +29,10 @@ export class MemoryCacheStore implements CacheStore {
   #floor = 0;
 
   constructor(options: MemoryCacheStoreOptions = {}) {
-    this.#entries = new LRUCache<string, Stored>({
-      max: options.maxEntries ?? 10_000,
+    this.#entries = growingLru<string, Stored>(options.maxEntries ?? 10_000, {
       dispose: (entry, key) => this.#untag(key, entry.tags),
     });
-    this.#invalidated = new LRUCache<string, number>({
-      max: options.maxRemembered ?? 10_000,
+    this.#invalidated = growingLru<string, number>(options.maxRemembered ?? 10_000, {
       dispose: (sequence, _name, reason) => {
         if (reason === 'evict') this.#floor = Math.max(this.#floor, sequence);
       },

@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -10,6 +9,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
+import type { EmbeddedClient } from './pglite-remote.ts';
 
 /**
  * Kysely dialect for PGlite. Written here because the published ones pin older PGlite releases.
@@ -17,17 +17,17 @@ import {
  * transaction holds from BEGIN to COMMIT, and single queries take it for one statement.
  */
 export class PGliteDialect implements Dialect {
-  readonly #client: PGlite;
+  readonly #client: EmbeddedClient;
   readonly #use: ConnectionUse = { held: false, waiting: 0 };
   #driver?: PGliteDriver;
-  constructor(client: PGlite) {
+  constructor(client: EmbeddedClient) {
     this.#client = client;
   }
   /**
    * Takes the one connection as a transaction would, waiting for the statement or transaction in
    * progress to end, and keeps every other query out until `release()` (a backup's quiet point).
    */
-  async hold(): Promise<{ client: PGlite; release: () => Promise<void> }> {
+  async hold(): Promise<{ client: EmbeddedClient; release: () => Promise<void> }> {
     this.#driver ??= new PGliteDriver(this.#client, this.#use);
     const driver = this.#driver;
     const connection = await driver.acquireConnection();
@@ -58,12 +58,12 @@ interface ConnectionUse {
 }
 
 class PGliteDriver implements Driver {
-  readonly #client: PGlite;
+  readonly #client: EmbeddedClient;
   readonly #connection: PGliteConnection;
   readonly #use: ConnectionUse;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(client: PGlite, use: ConnectionUse) {
+  constructor(client: EmbeddedClient, use: ConnectionUse) {
     this.#client = client;
     this.#use = use;
     this.#connection = new PGliteConnection(client);
@@ -109,8 +109,8 @@ class PGliteDriver implements Driver {
 
 class PGliteConnection implements DatabaseConnection {
   release?: () => void;
-  readonly #client: PGlite;
-  constructor(client: PGlite) {
+  readonly #client: EmbeddedClient;
+  constructor(client: EmbeddedClient) {
     this.#client = client;
   }
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { readInt } from '../config.ts';
+import { type EmbeddedClient, openPgliteRemote } from './pglite-remote.ts';
 import { ensureTemplate, initdbInChild, isCluster } from './pglite-template.ts';
 
 export { isCluster } from './pglite-template.ts';
@@ -42,8 +43,29 @@ function pgliteWasmModule(): Promise<WasmModule> {
   return compiled;
 }
 
+/**
+ * Where the embedded databases run: `worker` (the default), one thread beside the main one for all
+ * of them, so their start and their statements use the machine's second core; `main`, on the main
+ * thread, as PGlite runs by default (one thread in all, for a machine with one core).
+ */
+export function pgliteThread(env: Env = process.env): 'worker' | 'main' {
+  const value = env.PGLITE_THREAD ?? 'worker';
+  if (value !== 'worker' && value !== 'main') {
+    throw new Error(`PGLITE_THREAD must be "worker" or "main" (got "${value}")`);
+  }
+  return value;
+}
+
 /** Opens the embedded database in `folder` (or in memory) with the settings every service uses. */
-export async function createPglite(folder: string | undefined, env: Env = process.env): Promise<PGlite> {
+export async function createPglite(
+  folder: string | undefined,
+  env: Env = process.env,
+): Promise<EmbeddedClient> {
+  return pgliteThread(env) === 'worker' ? openPgliteRemote(folder, env) : openPgliteHere(folder, env);
+}
+
+/** Opens the embedded database in `folder` (or in memory) on this thread. */
+export async function openPgliteHere(folder: string | undefined, env: Env = process.env): Promise<PGlite> {
   return PGlite.create(folder, {
     parsers: { 20: (value: string) => Number(value) },
     startParams: pgliteStartParams(env),
@@ -52,7 +74,7 @@ export async function createPglite(folder: string | undefined, env: Env = proces
 }
 
 /** Databases opened ahead of their service, by folder (see `openAhead`). */
-const openedAhead = new Map<string, Promise<PGlite>>();
+const openedAhead = new Map<string, Promise<EmbeddedClient>>();
 
 /**
  * Starts opening the embedded database in each of `folders` now, all at once, for the services that
@@ -70,7 +92,7 @@ export function openAhead(folders: readonly string[], env: Env = process.env): v
 }
 
 /** The database opened ahead for `folder` (once), or undefined. */
-export function takeOpenedAhead(folder: string): Promise<PGlite> | undefined {
+export function takeOpenedAhead(folder: string): Promise<EmbeddedClient> | undefined {
   const opening = openedAhead.get(resolve(folder));
   openedAhead.delete(resolve(folder));
   return opening;

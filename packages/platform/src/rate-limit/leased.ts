@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../lru.ts';
 import { RedisTokenBuckets } from './redis.ts';
 import type { TokenBucketResult, TokenBucketRule, TokenBucketStore } from './token-bucket.ts';
 
@@ -71,7 +71,7 @@ interface Lease {
 export class LeasedTokenBuckets implements TokenBucketStore {
   readonly #exact: RedisTokenBuckets;
   readonly #lease: LeaseCommand;
-  readonly #leases = new LRUCache<string, Lease>({ max: 100_000 });
+  readonly #leases = growingLru<string, Lease>(100_000);
   readonly #minCapacity: number;
   readonly #fraction: number;
   readonly #now: () => number;

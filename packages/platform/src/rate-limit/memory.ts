@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../lru.ts';
 import {
   type BucketState,
   type TokenBucketResult,
@@ -20,7 +21,7 @@ export class MemoryTokenBuckets implements TokenBucketStore {
   readonly #now: () => number;
 
   constructor(options: MemoryBucketOptions = {}) {
-    this.#buckets = new LRUCache({ max: options.maxKeys ?? 100_000 });
+    this.#buckets = growingLru(options.maxKeys ?? 100_000);
     this.#now = options.now ?? Date.now;
   }
 
