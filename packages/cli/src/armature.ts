@@ -25,8 +25,9 @@ Commands:
   restore <file> [--force]
              put a backup's databases into an empty DATA_DIR (--force: replace the ones there)
   prepare-embedded
-             make the empty database cluster new embedded databases are copied from (npm install
-             runs it; without it the first start makes it)
+             make the clusters new embedded databases are copied from: an empty one, and one per
+             service with its migrations applied (npm install runs it; without it the first start
+             makes the empty one and migrates each copy)
 `;
 
 const [command] = process.argv.slice(2);
@@ -69,10 +70,17 @@ switch (command) {
   case 'prepare-embedded':
     await oneShot(async () => {
       const { ensureTemplate } = await import('@armature/platform/db/pglite-template');
+      const { ensureMigratedTemplate } = await import('@armature/platform/db/pglite-migrated');
+      const { serviceNames } = await import('@armature/contracts/services');
+      const { migrationsFolderOf } = await import('./services.ts');
       const folder = await ensureTemplate();
-      return folder
-        ? `embedded template cluster ready in ${folder}`
-        : 'no template cluster (PGLITE_TEMPLATE_DIR=off)';
+      if (!folder) return 'no template cluster (PGLITE_TEMPLATE_DIR=off)';
+      const lines = [`embedded template cluster ready in ${folder}`];
+      for (const name of serviceNames) {
+        const migrated = await ensureMigratedTemplate(name, await migrationsFolderOf(name));
+        if (migrated) lines.push(`${name}: migrated template cluster ready in ${migrated}`);
+      }
+      return lines;
     });
     break;
   default:

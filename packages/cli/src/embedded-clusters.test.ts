@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { migrateToLatest } from '@armature/platform';
 import { createPglite, ensureClusters } from '@armature/platform/db/pglite';
 import { PGliteDialect } from '@armature/platform/db/pglite-dialect';
+import { ensureMigratedTemplate, existingMigratedTemplate } from '@armature/platform/db/pglite-migrated';
 import type { EmbeddedClient } from '@armature/platform/db/pglite-remote';
 import { initdbInChild } from '@armature/platform/db/pglite-template';
 import { Kysely } from 'kysely';
@@ -110,4 +111,51 @@ describe('embedded databases made from the template cluster', () => {
     await ensureClusters([folder], env());
     expect(await readdir(folder)).toEqual(['notes.txt']);
   });
+
+  it("start a new service database from the service's migrated cluster, with no migration left to apply", async () => {
+    const [orders] = (await loadServices()).filter((service) => service.name === 'orders');
+    const template = await ensureMigratedTemplate('orders', orders!.migrationsFolder, env());
+    expect(template).toBeDefined();
+    const folder = data('orders-from-migrated');
+    await ensureClusters([folder], env(), async () =>
+      existingMigratedTemplate('orders', orders!.migrationsFolder, env()),
+    );
+    const copy = await migrated(folder, orders!.migrationsFolder);
+    const reference = join(root, 'initdb-orders-reference');
+    await initdbInChild(reference);
+    const direct = await migrated(reference, orders!.migrationsFolder);
+    try {
+      expect(copy.applied).toEqual([]);
+      expect(direct.applied.length).toBeGreaterThan(0);
+      expect(await schemaOf(copy.client)).toEqual(await schemaOf(direct.client));
+      // Schema only: no row of any install is in it.
+      const { rows } = await copy.client.query<{ n: number }>(
+        'select (select count(*) from orders) + (select count(*) from products) as n',
+      );
+      expect(rows).toEqual([{ n: 0 }]);
+    } finally {
+      await copy.close();
+      await direct.close();
+    }
+  }, 180_000);
+
+  it('make another migrated cluster when the migrations change, and apply a new one on top of an older copy', async () => {
+    const migrations = join(root, 'migrations');
+    await mkdir(migrations, { recursive: true });
+    await writeFile(join(migrations, '0001_notes.sql'), 'create table notes (body text);');
+    const first = await ensureMigratedTemplate('notes', migrations, env());
+    await writeFile(join(migrations, '0002_more.sql'), 'alter table notes add column at timestamptz;');
+    expect(await existingMigratedTemplate('notes', migrations, env())).toBeUndefined();
+    const folder = data('notes-from-older');
+    // An older copy (0001 only), as a start made before the new migration would have.
+    await ensureClusters([folder], env(), async () => first);
+    const started = await migrated(folder, migrations);
+    try {
+      expect(started.applied).toEqual(['0002_more']);
+    } finally {
+      await started.close();
+    }
+    const second = await ensureMigratedTemplate('notes', migrations, env());
+    expect(second).not.toBe(first);
+  }, 120_000);
 });

@@ -16,3 +16,14 @@ export async function loadServices(): Promise<ServiceModule[]> {
     }),
   );
 }
+
+/**
+ * The folder of a service's migrations (`@armature/<name>/db/migrations`, as every service lays it
+ * out), without loading the rest of the service.
+ */
+export async function migrationsFolderOf(name: string): Promise<string> {
+  const module = (await import(`@armature/${name}/db/migrations`)) as { migrationsFolder?: string };
+  if (!module.migrationsFolder)
+    throw new Error(`@armature/${name}/db/migrations does not export \`migrationsFolder\``);
+  return module.migrationsFolder;
+}

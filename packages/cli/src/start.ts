@@ -1,15 +1,27 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { envPrefix, serviceNames } from '@armature/contracts/services';
 import { readCommonConfig } from '@armature/platform/config';
-import { ensureClusters, openAhead } from '@armature/platform/db/pglite';
+import { ensureClusters, openAhead, type TemplateFor } from '@armature/platform/db/pglite';
 
 type Env = Record<string, string | undefined>;
 
+/** A new service database starts as a copy of its service's migrated cluster, when one was made. */
+function migratedTemplateFor(env: Env): TemplateFor {
+  return async (folder) => {
+    const [{ existingMigratedTemplate }, { migrationsFolderOf }] = await Promise.all([
+      import('@armature/platform/db/pglite-migrated'),
+      import('./services.ts'),
+    ]);
+    const service = basename(folder);
+    return existingMigratedTemplate(service, await migrationsFolderOf(service), env);
+  };
+}
+
 /**
- * `armature start`. On a new data folder the clusters are made first, by one initdb in a child
- * process (see `ensureClusters`), while this process loads the system's modules on the other core;
- * then the embedded databases open, all at once, while the modules go on loading (`openAhead`).
- * Once serving, the control endpoint (`armature backup`) listens on loopback.
+ * `armature start`. On a new data folder each service's database is first copied from a cluster
+ * made at install (its migrations already applied; see `ensureClusters`); then the embedded databases
+ * open, all at once, on their own thread, while this one goes on loading the system's modules
+ * (`openAhead`). Once serving, the control endpoint (`armature backup`) listens on loopback.
  */
 export async function startEmbeddedProcess(env: Env = process.env): Promise<void> {
   let dataDir = '';
@@ -24,7 +36,7 @@ export async function startEmbeddedProcess(env: Env = process.env): Promise<void
     // An invalid setting: the start below reports it, naming the variable.
   }
   // Then each database starts opening, while the modules still load; each service takes its own.
-  const clusters = ensureClusters(folders, env).then(() => openAhead(folders, env));
+  const clusters = ensureClusters(folders, env, migratedTemplateFor(env)).then(() => openAhead(folders, env));
   // Awaited below; a failure here must not be an unhandled rejection while the imports run.
   clusters.catch(() => undefined);
   const [{ runMain }, { startEmbedded }, { startControlServer }] = await Promise.all([

@@ -6,6 +6,7 @@ import { querySpans } from '../spans/queries.ts';
 import { migrateToLatest } from './migrate.ts';
 import { createPglite, ensureClusters, takeOpenedAhead } from './pglite.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { existingMigratedTemplate } from './pglite-migrated.ts';
 import { registerEmbedded } from './snapshot.ts';
 
 // int8 (counts, money totals) as numbers: every value we store fits in 2^53.
@@ -213,7 +214,12 @@ async function openPglite<Schema>(options: DatabaseOptions): Promise<Database<Sc
     await mkdir(dataDir, { recursive: true });
   }
   const ahead = dataDir ? takeOpenedAhead(dataDir) : undefined;
-  if (dataDir && !ahead) await ensureClusters([dataDir]);
+  const { service, migrationsFolder } = options;
+  if (dataDir && !ahead) {
+    await ensureClusters([dataDir], process.env, async () =>
+      migrationsFolder ? existingMigratedTemplate(service, migrationsFolder) : undefined,
+    );
+  }
   const client = await (ahead ?? createPglite(dataDir));
   const dialect = new PGliteDialect(client);
   const db = new Kysely<Schema>({ dialect, log: querySpans(options.service, 'pglite') });

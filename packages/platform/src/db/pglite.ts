@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import { readInt } from '../config.ts';
 import { type EmbeddedClient, openPgliteRemote } from './pglite-remote.ts';
 import { ensureTemplate, initdbInChild, isCluster } from './pglite-template.ts';
@@ -23,8 +23,8 @@ export function pgliteSharedBuffersMb(env: Env = process.env): number {
 }
 
 /** The server settings an embedded database starts with: PGlite's own, then ours. */
-export function pgliteStartParams(env: Env = process.env): string[] {
-  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${pgliteSharedBuffersMb(env)}MB`];
+export function pgliteStartParams(defaults: readonly string[], env: Env = process.env): string[] {
+  return [...defaults, '-c', `shared_buffers=${pgliteSharedBuffersMb(env)}MB`];
 }
 
 /**
@@ -66,9 +66,12 @@ export async function createPglite(
 
 /** Opens the embedded database in `folder` (or in memory) on this thread. */
 export async function openPgliteHere(folder: string | undefined, env: Env = process.env): Promise<PGlite> {
+  // Loaded here, not with this module: with the databases on their own thread, the main thread
+  // never needs PGlite's code.
+  const { PGlite } = await import('@electric-sql/pglite');
   return PGlite.create(folder, {
     parsers: { 20: (value: string) => Number(value) },
-    startParams: pgliteStartParams(env),
+    startParams: pgliteStartParams(PGlite.defaultStartParams, env),
     pgliteWasmModule: await pgliteWasmModule(),
   });
 }
@@ -111,7 +114,7 @@ async function isEmptyOrMissing(folder: string): Promise<boolean> {
  * all a cluster holds. A third less CPU than `fs.cp`, which also reads and sets every file's mode and
  * times: a cluster is about a thousand files, copied on the thread that is loading the modules.
  */
-async function copyTree(source: string, target: string): Promise<void> {
+export async function copyTree(source: string, target: string): Promise<void> {
   await mkdir(target, { recursive: true });
   const entries = await readdir(source, { withFileTypes: true });
   await Promise.all(
@@ -123,34 +126,47 @@ async function copyTree(source: string, target: string): Promise<void> {
   );
 }
 
+/** For a database folder, a cluster made ahead that holds its service's schema, if there is one. */
+export type TemplateFor = (folder: string) => Promise<string | undefined>;
+
 /**
- * Makes sure each of `folders` holds an initialised (empty) cluster. Each new one is a copy of the
- * template cluster (`ensureTemplate`: made once per install, outside `DATA_DIR`), so a first start
- * costs a file copy per service instead of an initdb. Without a template (a read-only install) one
- * initdb runs in a child process and is copied to the other folders. Each folder is filled under a
- * temporary name and renamed into place, so a start killed half-way never leaves a half-made cluster
- * behind. A folder that is neither a cluster nor empty is left alone (PGlite reports what it finds).
+ * Makes sure each of `folders` holds an initialised cluster. Each new one is a copy: of the cluster
+ * `templateFor` gives it (its service's migrations already applied, see `pglite-migrated.ts`) when
+ * there is one, else of the empty template cluster (`ensureTemplate`: made once per install, outside
+ * `DATA_DIR`), so a first start costs a file copy per service instead of an initdb and, with the
+ * migrated copy, the migrations as well. Without a template (a read-only install) one initdb runs in a
+ * child process and is copied to the other folders. Each folder is filled under a temporary name and
+ * renamed into place, so a start killed half-way never leaves a half-made cluster behind. A folder
+ * that is neither a cluster nor empty is left alone (PGlite reports what it finds).
  */
-export async function ensureClusters(folders: readonly string[], env: Env = process.env): Promise<void> {
+export async function ensureClusters(
+  folders: readonly string[],
+  env: Env = process.env,
+  templateFor: TemplateFor = async () => undefined,
+): Promise<void> {
   const missing: string[] = [];
   for (const folder of folders) {
     if (!(await isCluster(folder)) && (await isEmptyOrMissing(folder))) missing.push(folder);
   }
   if (missing.length === 0) return;
-  let source = await ensureTemplate(env);
+  const migrated = await Promise.all(missing.map((folder) => templateFor(folder).catch(() => undefined)));
+  let source: string | undefined;
   let made: string | undefined;
-  if (!source) {
-    made = `${missing[0]}.initdb-${process.pid}`;
-    await rm(made, { recursive: true, force: true });
-    await initdbInChild(made);
-    source = made;
+  if (migrated.some((template) => template === undefined)) {
+    source = await ensureTemplate(env);
+    if (!source) {
+      made = `${missing[0]}.initdb-${process.pid}`;
+      await rm(made, { recursive: true, force: true });
+      await initdbInChild(made);
+      source = made;
+    }
   }
   try {
     await Promise.all(
-      missing.map(async (folder) => {
+      missing.map(async (folder, index) => {
         const copy = `${folder}.new-${process.pid}`;
         await rm(copy, { recursive: true, force: true });
-        await copyTree(source, copy);
+        await copyTree((migrated[index] ?? source) as string, copy);
         await rm(folder, { recursive: true, force: true });
         await rename(copy, folder);
       }),
