@@ -72,8 +72,12 @@ export function readUrl(env: Env, name: string, protocols: readonly string[]): s
   return raw;
 }
 
-/** A comma-separated list of http(s) URLs (several instances of one service). */
-export function readUrlList(env: Env, name: string): string[] | undefined {
+/** A comma-separated list of URLs (several instances of one service, several servers of a cluster). */
+export function readUrlList(
+  env: Env,
+  name: string,
+  protocols: readonly string[] = ['http:', 'https:'],
+): string[] | undefined {
   const raw = present(env, name);
   if (raw === undefined) return undefined;
   return raw
@@ -81,7 +85,7 @@ export function readUrlList(env: Env, name: string): string[] | undefined {
     .map((part) => part.trim())
     .filter(Boolean)
     .map((part) => {
-      const url = readUrl({ [name]: part }, name, ['http:', 'https:']);
+      const url = readUrl({ [name]: part }, name, protocols);
       return url!.replace(/\/+$/, '');
     });
 }
@@ -114,7 +118,7 @@ export function readCommonConfig(env: Env = process.env): CommonConfig {
     ),
     dataDir: readString(env, 'DATA_DIR', './data'),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    natsUrl: readUrl(env, 'NATS_URL', ['nats:', 'tls:']),
+    natsUrl: readUrlList(env, 'NATS_URL', ['nats:', 'tls:'])?.join(','),
     bodyLimit: readInt(env, 'BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 64 * 1_048_576 }),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     jwtIssuer: readString(env, 'JWT_ISSUER', 'armature'),

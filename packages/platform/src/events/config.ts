@@ -1,10 +1,13 @@
-import { ConfigError, readInt, readString, readUrl } from '../config.ts';
+import { ConfigError, readInt, readString, readUrlList } from '../config.ts';
 
 type Env = Record<string, string | undefined>;
 
 /** Settings of the event machinery, the same for every service. */
 export interface EventsConfig {
-  /** `NATS_URL`: JetStream when set, the in-process bus otherwise. */
+  /**
+   * `NATS_URL`: JetStream when set, the in-process bus otherwise. Several servers of one cluster,
+   * comma-separated: the client connects to one and moves to another when it is lost.
+   */
   natsUrl?: string;
   /** `EVENTS_STREAM`: the JetStream stream; subjects are its name in lower case, `events.<type>`. */
   stream: string;
@@ -28,7 +31,7 @@ export function readEventsConfig(env: Env = process.env): EventsConfig {
     throw new ConfigError('EVENTS_STREAM', `must be 1 to 64 letters, digits, "_" or "-", got "${stream}"`);
   }
   return {
-    natsUrl: readUrl(env, 'NATS_URL', ['nats:', 'tls:']),
+    natsUrl: readUrlList(env, 'NATS_URL', ['nats:', 'tls:'])?.join(','),
     stream,
     maxDeliver: readInt(env, 'EVENTS_MAX_DELIVER', 5, { min: 1, max: 100 }),
     retryBackoffMs: readInt(env, 'EVENTS_RETRY_BACKOFF_MS', 500, { min: 1, max: 600_000 }),

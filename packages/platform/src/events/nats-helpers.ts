@@ -37,5 +37,5 @@ export function messageOf(error: unknown): string {
 
 /** A URL for the logs: credentials removed. */
 export function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
+  return url.replace(/\/\/[^@/]*@/g, '//');
 }

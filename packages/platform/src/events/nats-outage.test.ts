@@ -148,4 +148,24 @@ describe(`NATS down and back (${mode})`, () => {
     });
     expect(up.json().status).toBe('healthy');
   });
+
+  it('connects through a list of servers, passing over one that does not answer', async () => {
+    const config = readEventsConfig({
+      NATS_URL: `nats://127.0.0.1:1, ${server.url}`,
+      EVENTS_STREAM: uniqueStream('servers'),
+    });
+    expect(config.natsUrl).toBe(`nats://127.0.0.1:1,${server.url}`);
+    const app = createServer({ service: 'users', logLevel: 'silent' });
+    cleanups.push(() => app.close());
+    await startEvents(app, { service: 'users', database, config });
+    const up = await eventually('the bus check to pass', async () => {
+      const response = await app.inject({ method: 'GET', url: '/health' });
+      return response.json().checks.bus.status === 'up' ? response : undefined;
+    });
+    expect(up.json().status).toBe('healthy');
+  });
+
+  it('refuses a list with a server that is not a NATS URL, naming the setting', () => {
+    expect(() => readEventsConfig({ NATS_URL: `${server.url},http://127.0.0.1:4222` })).toThrow(/NATS_URL/);
+  });
 });

@@ -171,7 +171,7 @@ export class NatsTransport implements EventTransport {
       let nc: NatsConnection | undefined;
       try {
         nc = await connect({
-          servers: this.#options.url,
+          servers: this.#options.url.split(','),
           name: this.#options.name,
           timeout: 2000,
           // After the first connection the client reconnects by itself, forever.
