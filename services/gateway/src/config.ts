@@ -6,6 +6,7 @@ import {
   readCommonConfig,
   readInt,
   readString,
+  readUrl,
   readUrlList,
 } from '@armature/platform';
 import { serviceVariables } from '@armature/platform/kit/config';
@@ -78,8 +79,11 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
   const v1Sunset = readDate(env, 'API_V1_SUNSET', '2027-11-01');
   if (v1Sunset < v1Deprecation)
     throw new ConfigError('API_V1_SUNSET', 'must not be before API_V1_DEPRECATION');
+  const common = readCommonConfig(env);
   return {
-    ...readCommonConfig(env),
+    ...common,
+    // Rate limits, usage and quotas may have a Redis of their own, apart from the services' caches.
+    redisUrl: readUrl(env, 'RATE_LIMIT_REDIS_URL', ['redis:', 'rediss:']) ?? common.redisUrl,
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInt(env, 'PORT', 8080, { min: 0, max: 65535 }),
     upstreams,

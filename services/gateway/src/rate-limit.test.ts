@@ -223,3 +223,22 @@ describe('client addresses', () => {
     }
   });
 });
+
+describe('RATE_LIMIT_REDIS_URL', () => {
+  it('puts the rate limits in their own Redis, apart from REDIS_URL (here one that does not answer)', async () => {
+    const own = await startTestGateway(
+      { users: [users.url], orders: [orders.url] },
+      { RATE_LIMIT_REDIS_URL: (await deadUrl()).replace('http:', 'redis:'), RATE_LIMIT_MAX_REQUESTS: '2' },
+    );
+    try {
+      // In-process buckets would refuse the third request; the unreachable Redis lets them through.
+      for (let i = 0; i < 4; i++) expect((await call(own.url, '/v1/products')).status).toBe(200);
+      const metric = await own.app.gatewayMetrics.rateLimitStoreErrors.get();
+      expect(metric.values.find((value) => value.labels.bucket === 'general')?.value).toBeGreaterThanOrEqual(
+        4,
+      );
+    } finally {
+      await own.close();
+    }
+  });
+});

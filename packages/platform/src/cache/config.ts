@@ -5,7 +5,10 @@ type Env = Record<string, string | undefined>;
 export interface CacheConfig {
   /** `CACHE_ENABLED=false` sends every read to the database (diagnosis, baselines). */
   enabled: boolean;
-  /** Redis shared by every instance; unset → an in-process cache (one instance only). */
+  /**
+   * Redis shared by every instance (`CACHE_REDIS_URL`, else `REDIS_URL`); unset → an in-process
+   * cache (one instance only).
+   */
   redisUrl?: string;
   /** Namespace of the service's keys in Redis; instances of one service share it. */
   keyPrefix: string;
@@ -20,7 +23,9 @@ export interface CacheConfig {
 export function readCacheConfig(service: string, env: Env = process.env): CacheConfig {
   return {
     enabled: readBool(env, 'CACHE_ENABLED', true),
-    redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl:
+      readUrl(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']) ??
+      readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     keyPrefix: readString(env, 'CACHE_KEY_PREFIX', `armature:${service}:cache:`),
     staleBoundMs: readInt(env, 'CACHE_STALE_BOUND_MS', 5000, { min: 100, max: 3_600_000 }),
     redisTimeoutMs: readInt(env, 'CACHE_REDIS_TIMEOUT_MS', 250, { min: 10, max: 10_000 }),

@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../server.ts';
 import { Cache } from './cache.ts';
+import { readCacheConfig } from './config.ts';
+import { createCache } from './create.ts';
 import { attachCache } from './http.ts';
 import { RedisCacheStore, type RedisCacheStoreOptions } from './redis.ts';
 import { freePort, type OwnRedis, startOwnRedis, startTcpProxy } from './testing.ts';
@@ -229,5 +231,31 @@ describe('cache on a Redis that goes away', () => {
       expect(entry?.value).toBe('v2');
       return entry?.hit === true;
     }, 'hits resume after the pause');
+  });
+});
+
+describe('CACHE_REDIS_URL', () => {
+  it("keeps the services' caches in their own Redis, apart from REDIS_URL (here one that does not answer)", async () => {
+    const own = await startOwnRedis();
+    const client = new Redis(own.url);
+    try {
+      const prefix = `test:role:${randomUUID()}:`;
+      const config = readCacheConfig('users', {
+        CACHE_REDIS_URL: own.url,
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+        CACHE_KEY_PREFIX: prefix,
+      });
+      const cache = createCache(config, { name: 'users' });
+      closing.push(cache);
+      expect(await cache.connect(5000)).toBe(true);
+      const row = table('kept apart');
+      await cache.getOrLoad('user:1', row.load, { ttl: hour, tags: ['users'] });
+      expect((await cache.getOrLoad('user:1', row.load, { ttl: hour, tags: ['users'] }))?.hit).toBe(true);
+      expect(row.reads).toBe(1);
+      expect((await client.keys(`${prefix}*`)).length).toBeGreaterThan(0);
+    } finally {
+      client.disconnect();
+      await own.dispose();
+    }
   });
 });
