@@ -236,3 +236,43 @@ export async function startReplicaCluster(): Promise<ReplicaCluster> {
   }
   return cluster;
 }
+
+export interface ReadRoutingFigures {
+  /** `db_reads_total` by target. */
+  replica: number;
+  primary: number;
+  /** `db_read_fallbacks_total` by reason. */
+  fallbacks: Record<string, number>;
+}
+
+/** A service's read-routing counters, as its `/metrics` shows them. */
+export async function readRoutingFigures(serviceUrl: string): Promise<ReadRoutingFigures> {
+  const response = await fetch(`${serviceUrl}/metrics`);
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  const text = await response.text();
+  const figures: ReadRoutingFigures = { replica: 0, primary: 0, fallbacks: {} };
+  for (const line of text.split('\n')) {
+    const reads = /^db_reads_total\{[^}]*target="(\w+)"[^}]*\} (\d+)/.exec(line);
+    if (reads?.[1] === 'replica' || reads?.[1] === 'primary') figures[reads[1]] = Number(reads[2]);
+    const fallback = /^db_read_fallbacks_total\{[^}]*reason="(\w+)"[^}]*\} (\d+)/.exec(line);
+    if (fallback) figures.fallbacks[fallback[1]!] = Number(fallback[2]);
+  }
+  return figures;
+}
+
+/** Polls `check` until it returns something other than undefined or false (30 s at most). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await sleep(50);
+  }
+}

@@ -1,4 +1,4 @@
-import { type ReplicaCluster, startReplicaCluster } from '@armature/testing/replica-cluster';
+import { eventually, type ReplicaCluster, startReplicaCluster } from '@armature/testing/replica-cluster';
 import { type Kysely, sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,16 +42,6 @@ const note = (id: number) => (db: Kysely<NotesDatabase>) =>
 async function fallbacks(reason: string): Promise<number> {
   const metric = await registry.getSingleMetric('db_read_fallbacks_total')?.get();
   return metric?.values.find((value) => value.labels.reason === reason)?.value ?? 0;
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 beforeAll(async () => {
