@@ -2,6 +2,9 @@ import { eventually, type ReplicaCluster, startReplicaCluster } from '@armature/
 import { type Kysely, sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cache } from '../cache/cache.ts';
+import { DisabledCacheStore } from '../cache/disabled.ts';
+import { MemoryCacheStore } from '../cache/memory.ts';
 import { type Database, openDatabase } from './database.ts';
 import { openReads, type ReadReplicaSettings, type Reads } from './read-replica.ts';
 
@@ -77,10 +80,34 @@ describe('reads with a streaming replica', () => {
     expect(reads.hasReplica).toBe(true);
     expect(await reads.run(undefined, onStandby)).toBe(true);
     expect(await reads.run('alice', onStandby)).toBe(true);
-    reads.wrote('alice');
+    await reads.wrote('alice');
     expect(await reads.run('alice', onStandby)).toBe(false);
     // Someone else's write changes nothing for bob.
     expect(await reads.run('bob', onStandby)).toBe(true);
+  });
+
+  it('shares read-your-own-writes marks through a shared cache, and reads the primary when it cannot tell', async () => {
+    const open = (shared: Cache) =>
+      openReads({
+        service: 'reads',
+        primary,
+        settings: settings(cluster.replicaUrl('armature_reads')),
+        log: { warn: () => {}, info: () => {} },
+        shared,
+      });
+    const shared = new Cache({ store: new MemoryCacheStore(), name: 'reads' });
+    const [one, two] = [await open(shared), await open(shared)];
+    const unknowing = await open(new Cache({ store: new DisabledCacheStore(), name: 'reads' }));
+    try {
+      await one.wrote('carol');
+      expect(await two.run('carol', onStandby)).toBe(false);
+      expect(await two.run('dave', onStandby)).toBe(true);
+      // A shared cache that cannot answer: signed-in callers read the primary, anonymous ones the replica.
+      expect(await unknowing.run('dave', onStandby)).toBe(false);
+      expect(await unknowing.run(undefined, onStandby)).toBe(true);
+    } finally {
+      await Promise.all([one.close(), two.close(), unknowing.close()]);
+    }
   });
 
   it('lets a lagging replica answer stale, unless the read asks for a recheck of a miss on the primary', async () => {

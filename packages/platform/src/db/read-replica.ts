@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { Counter, type Registry } from 'prom-client';
+import type { Cache } from '../cache/cache.ts';
 import { CircuitBreaker, isBrokenCircuitError } from '../resilience/circuit-breaker.ts';
 import { type Database, openDatabase } from './database.ts';
 import { isDatabaseUnavailable } from './unavailable.ts';
@@ -63,8 +64,11 @@ export interface Reads<DB> {
     query: (db: Kysely<DB>) => Promise<T>,
     options?: ReadOptions<T>,
   ): Promise<T>;
-  /** Records that `caller`'s write was accepted now: their reads stay on the primary for a while. */
-  wrote(caller: string): void;
+  /**
+   * Records that `caller`'s write was accepted now: their reads stay on the primary for a while, on
+   * this instance and, with a shared (Redis) cache, on every instance.
+   */
+  wrote(caller: string): Promise<void>;
   /** A round trip to the replica (health). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -112,7 +116,7 @@ class PrimaryReads<DB> implements Reads<DB> {
   run<T>(_caller: string | undefined, query: (db: Kysely<DB>) => Promise<T>): Promise<T> {
     return query(this.#primary);
   }
-  wrote(): void {}
+  async wrote(): Promise<void> {}
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 }
@@ -128,6 +132,8 @@ class ReplicaReads<DB> implements Reads<DB> {
   readonly #reads: Counter<'target'>;
   /** Caller → when their last accepted write's read-your-writes window ends (ms since the epoch). */
   readonly #writers = new Map<string, number>();
+  /** The same marks, shared by every instance (a Redis cache), or undefined. */
+  readonly #shared: Cache | undefined;
   #unlogged = 0;
   #lastLogAt = 0;
 
@@ -137,7 +143,9 @@ class ReplicaReads<DB> implements Reads<DB> {
     settings: ReadReplicaSettings,
     log: ReadLogger,
     registry: Registry | undefined,
+    shared: Cache | undefined,
   ) {
+    this.#shared = shared;
     this.#primary = primary;
     this.#replica = replica;
     this.#settings = settings;
@@ -175,7 +183,7 @@ class ReplicaReads<DB> implements Reads<DB> {
     query: (db: Kysely<DB>) => Promise<T>,
     options: ReadOptions<T> = {},
   ): Promise<T> {
-    if (caller !== undefined && this.#recentWriter(caller)) return this.#onPrimary(query);
+    if (caller !== undefined && (await this.#recentWriter(caller))) return this.#onPrimary(query);
     if (!this.#breaker.acceptsCalls) {
       this.#fallback('circuit_open', undefined);
       return this.#onPrimary(query);
@@ -205,14 +213,18 @@ class ReplicaReads<DB> implements Reads<DB> {
     return options.recheckOnPrimary?.(result) ? this.#onPrimary(query) : result;
   }
 
-  wrote(caller: string): void {
+  async wrote(caller: string): Promise<void> {
+    const windowMs = this.#settings.readYourWritesSeconds * 1000;
+    if (windowMs === 0) return;
     // Re-inserted so the map stays in order of last write: the oldest writers are first to go.
     this.#writers.delete(caller);
-    this.#writers.set(caller, Date.now() + this.#settings.readYourWritesSeconds * 1000);
+    this.#writers.set(caller, Date.now() + windowMs);
     if (this.#writers.size > MAX_WRITERS) {
       const oldest = this.#writers.keys().next().value;
       if (oldest !== undefined) this.#writers.delete(oldest);
     }
+    // Never rejects: a cache that cannot store the mark makes `has` answer "cannot tell" later.
+    await this.#shared?.set(writerKey(caller), '1', { ttl: windowMs });
   }
 
   ping(): Promise<void> {
@@ -223,12 +235,18 @@ class ReplicaReads<DB> implements Reads<DB> {
     return this.#replica.close();
   }
 
-  #recentWriter(caller: string): boolean {
+  /**
+   * Whether `caller` wrote within the window: known here, or marked in the shared cache by another
+   * instance. A shared cache that cannot answer counts as yes (the primary is always right).
+   */
+  async #recentWriter(caller: string): Promise<boolean> {
     const until = this.#writers.get(caller);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.#writers.delete(caller);
-    return false;
+    if (until !== undefined) {
+      if (until > Date.now()) return true;
+      this.#writers.delete(caller);
+    }
+    if (this.#shared === undefined) return false;
+    return (await this.#shared.has(writerKey(caller))) !== false;
   }
 
   #onPrimary<T>(query: (db: Kysely<DB>) => Promise<T>): Promise<T> {
@@ -250,6 +268,8 @@ class ReplicaReads<DB> implements Reads<DB> {
   }
 }
 
+const writerKey = (caller: string) => `reads:wrote:${caller}`;
+
 export interface OpenReadsOptions<DB> {
   service: string;
   primary: Database<DB>;
@@ -257,6 +277,8 @@ export interface OpenReadsOptions<DB> {
   log: ReadLogger;
   /** Where `db_read_fallbacks_total` and `db_reads_total` are registered (the server's `/metrics`). */
   registry?: Registry;
+  /** A cache every instance shares (Redis): read-your-own-writes marks are kept there too. */
+  shared?: Cache;
 }
 
 /**
@@ -277,5 +299,5 @@ export async function openReads<DB>(options: OpenReadsOptions<DB>): Promise<Read
     statementTimeoutMs: settings.timeoutMs,
     onPoolError: (error) => log.warn({ err: error }, 'read replica connection lost'),
   });
-  return new ReplicaReads(primary.db, replica, settings, log, options.registry);
+  return new ReplicaReads(primary.db, replica, settings, log, options.registry, options.shared);
 }

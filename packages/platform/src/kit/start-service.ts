@@ -123,12 +123,17 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
     app.health.add('database', database.ping);
     registerPoolMetrics(app.metrics, database);
     app.addHook('onClose', () => database.close());
+    const cache = createCache(config.cache, { name, log: app.log });
+    attachCache(app, cache);
+    await cache.connect();
     const reads = await openReads<DB>({
       service: name,
       primary: database,
       settings: config.readReplica,
       log: app.log,
       registry: app.metrics,
+      // With Redis, a caller's write is known to every instance the gateway may send the next read to.
+      shared: cache.kind === 'redis' ? cache : undefined,
     });
     if (reads.hasReplica) {
       // A replica down is a degraded service, not an unhealthy one: its reads run on the primary.
@@ -138,9 +143,6 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
     } else if (config.readReplica.url) {
       app.log.info('read replica ignored: the database is embedded');
     }
-    const cache = createCache(config.cache, { name, log: app.log });
-    attachCache(app, cache);
-    await cache.connect();
 
     const kit: ServiceKit<DB, Config> = {
       name,
@@ -203,15 +205,16 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
 
 /**
  * Read-your-own-writes: a write the service accepted (a POST, PUT, PATCH or DELETE answered below
- * 400) by a signed-in caller keeps that caller's reads on the primary for `READ_YOUR_WRITES_SECONDS`.
- * Marked before the answer is sent, so the caller's next request cannot overtake it.
+ * 400) by a signed-in caller keeps that caller's reads on the primary for `READ_YOUR_WRITES_SECONDS`,
+ * on every instance when the cache is shared (Redis). Marked before the answer is sent, so the
+ * caller's next request cannot overtake it.
  */
 function rememberWriters(app: App, reads: Pick<Reads<unknown>, 'wrote'>): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const { method } = request;
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return payload;
     const caller = request.principal?.userId;
-    if (caller !== undefined && reply.statusCode < 400) reads.wrote(caller);
+    if (caller !== undefined && reply.statusCode < 400) await reads.wrote(caller);
     return payload;
   });
 }

@@ -1,11 +1,16 @@
+import { createTokenVerifier } from '@armature/platform';
 import {
   eventually,
   type ReplicaCluster,
   readRoutingFigures,
   startReplicaCluster,
+  startThrowawayRedis,
+  type ThrowawayRedis,
 } from '@armature/testing/replica-cluster';
-import type { TestUser } from '@armature/testing/tokens';
+import { type TestUser, testAudience, testIssuer } from '@armature/testing/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OrdersService, startOrdersService } from '../app.ts';
+import { readOrdersConfig } from '../config.ts';
 import { startTestOrders, type TestOrders } from '../test-support/orders-service.ts';
 
 /**
@@ -15,8 +20,19 @@ import { startTestOrders, type TestOrders } from '../test-support/orders-service
  */
 
 let cluster: ReplicaCluster;
+let redis: ThrowawayRedis;
 let orders: TestOrders;
+let second: OrdersService | undefined;
 let member: TestUser;
+
+/** Both instances: the same primary, replica and Redis (the cache they share). */
+const env = () => ({
+  ORDERS_DATABASE_URL: cluster.primaryUrl('armature_orders_replica'),
+  ORDERS_READ_DATABASE_URL: cluster.replicaUrl('armature_orders_replica'),
+  REDIS_URL: redis.url,
+  READ_REPLICA_RETRY_MS: '300',
+  READ_YOUR_WRITES_SECONDS: '3600',
+});
 
 const names = (reply: { body: { data: { name: string }[] } }) =>
   reply.body.data.map((product) => product.name);
@@ -24,18 +40,16 @@ const names = (reply: { body: { data: { name: string }[] } }) =>
 beforeAll(async () => {
   cluster = await startReplicaCluster();
   await cluster.createDatabase('armature_orders_replica');
-  orders = await startTestOrders('orders-replica', {
-    ORDERS_DATABASE_URL: cluster.primaryUrl('armature_orders_replica'),
-    ORDERS_READ_DATABASE_URL: cluster.replicaUrl('armature_orders_replica'),
-    READ_REPLICA_RETRY_MS: '300',
-    READ_YOUR_WRITES_SECONDS: '3600',
-  });
+  redis = await startThrowawayRedis();
+  orders = await startTestOrders('orders-replica', env());
   member = await orders.minter.user();
 }, 180_000);
 
 afterAll(async () => {
+  await second?.close();
   await orders?.close();
   await cluster?.close();
+  await redis?.close();
 });
 
 describe('orders with a read replica', () => {
@@ -115,5 +129,43 @@ describe('orders with a read replica', () => {
       return list.status === 200 && (await readRoutingFigures(orders.url)).replica > replica;
     });
     expect((await orders.call('GET', '/health')).body.status).toBe('healthy');
+  });
+
+  it('keeps a caller on the primary on every instance after their write, through the shared cache', async () => {
+    second = await startOrdersService(
+      readOrdersConfig({
+        ...env(),
+        DATA_DIR: '.',
+        ORDERS_PORT: '0',
+        LOG_LEVEL: 'silent',
+        USERS_SERVICE_URLS: 'http://127.0.0.1:9',
+      }),
+      {
+        verifier: createTokenVerifier({
+          jwks: orders.minter.getKey,
+          issuer: testIssuer,
+          audience: testAudience,
+        }),
+      },
+    );
+    const product = await orders.product({ name: 'Second-instance lamp' });
+    const buyer = await orders.minter.user();
+    await cluster.caughtUp();
+    await cluster.pauseReplay();
+    try {
+      // The buyer checks out on the first instance while the replica lags…
+      await orders.addToCart(buyer, product.id, 1);
+      const created = await orders.call('POST', '/v1/users/me/orders', { token: buyer.token });
+      expect(created.status).toBe(201);
+      // …and the gateway sends their next read to the second one: it reads the primary too.
+      const response = await fetch(`${second.url}/v1/orders`, {
+        headers: { authorization: `Bearer ${buyer.token}` },
+      });
+      expect(response.status).toBe(200);
+      const list = (await response.json()) as { data: { id: string }[] };
+      expect(list.data.map((order) => order.id)).toContain(created.body.id);
+    } finally {
+      await cluster.resumeReplay();
+    }
   });
 });
