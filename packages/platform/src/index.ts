@@ -4,6 +4,7 @@ export * from './db/database.ts';
 export * from './db/metrics.ts';
 export * from './db/migrate.ts';
 export * from './db/page.ts';
+export * from './db/read-replica.ts';
 export * from './errors.ts';
 export * from './events/index.ts';
 export * from './health.ts';

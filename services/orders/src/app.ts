@@ -18,8 +18,9 @@ export const ordersService = defineService<OrdersDatabase, OrdersConfig, OrdersC
   name: 'orders',
   migrationsFolder,
   mergePatch: true,
-  context: ({ db, config, cursors, cache, app }) => ({
+  context: ({ db, reads, config, cursors, cache, app }) => ({
     db,
+    reads,
     currency: config.currency,
     cursors,
     cache,

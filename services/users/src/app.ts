@@ -5,6 +5,7 @@ import {
   type Database,
   type Principal,
   parsePublicId,
+  type Reads,
 } from '@armature/platform';
 import type { Cache } from '@armature/platform/cache/index';
 import { defineService, type RunningService, startService } from '@armature/platform/kit/index';
@@ -39,9 +40,9 @@ import { registerUserRoutes, toUser } from './http/users.ts';
 export const usersService = defineService<UsersDatabase, UsersConfig, UsersContext>({
   name: 'users',
   migrationsFolder,
-  async context({ app, database, cache, config }) {
+  async context({ app, database, reads, cache, config }) {
     app.decorateRequest('callerUser', undefined);
-    const context = await buildContext(config, database, cache);
+    const context = await buildContext(config, database, reads, cache);
     if (config.admin) {
       const outcome = await ensureAdmin(database.db, config.admin);
       app.log.info({ email: config.admin.email, outcome }, 'bootstrap admin ensured');
@@ -92,6 +93,7 @@ const userCacheOptions = { ttl: 60 * 60 * 1000, tags: ['users'] };
 async function buildContext(
   config: UsersConfig,
   database: Database<UsersDatabase>,
+  reads: Reads<UsersDatabase>,
   cache: Cache,
 ): Promise<UsersContext> {
   const { db } = database;
@@ -108,6 +110,7 @@ async function buildContext(
   });
   const context: UsersContext = {
     db,
+    reads,
     loadUser: (id) => findUser(db, id),
     // Through `context.loadUser`, so that every database read of a user is that one function.
     cachedUser: (id) =>

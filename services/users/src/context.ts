@@ -1,4 +1,4 @@
-import type { CursorCodec, Principal } from '@armature/platform';
+import type { CursorCodec, Principal, Reads } from '@armature/platform';
 import type { Cache, CacheEntry } from '@armature/platform/cache/index';
 import type { MailConfig } from '@armature/platform/mail/index';
 import type { FastifyRequest } from 'fastify';
@@ -18,6 +18,12 @@ declare module 'fastify' {
 /** What the routes of the users service work with; built once in `app.ts`. */
 export interface UsersContext {
   db: Kysely<UsersDatabase>;
+  /**
+   * Where the user list may be read: the read replica when there is one. Single-user reads stay on
+   * the primary: they fill the cache (a stale row would outlive the replica's lag there) and check
+   * every token (a user who just signed up must not be refused).
+   */
+  reads: Reads<UsersDatabase>;
   /**
    * The one single-user read (an active user by UUID, never the password hash). Every read of one
    * user goes through it; `cachedUser` wraps it with the cache.

@@ -89,6 +89,13 @@ export class Cache {
     return found;
   }
 
+  /** Whether an entry is under `key`; undefined when the store cannot tell now (unavailable, disabled). */
+  async has(key: string): Promise<boolean | undefined> {
+    const found = await this.#read(key, []);
+    if (!('token' in found)) return true;
+    return found.token === undefined ? undefined : false;
+  }
+
   /**
    * Stores `value` unconditionally. Prefer `getOrLoad` for reads and `invalidate` after writes: a
    * write path that sets the value it wrote can race another writer and leave the older value.

@@ -91,6 +91,10 @@ export interface DatabaseOptions {
   inMemory?: boolean;
   migrationsFolder?: string;
   poolSize?: number;
+  /** How long getting a PostgreSQL connection may take (default 3 s). */
+  connectTimeoutMs?: number;
+  /** `statement_timeout` of every PostgreSQL connection (default: none). */
+  statementTimeoutMs?: number;
   onPoolError?: (error: Error) => void;
 }
 
@@ -183,7 +187,8 @@ function openPostgres<Schema>(options: DatabaseOptions): Database<Schema> {
     Client: preparingClient(new StatementNames()),
     connectionString: options.url,
     max,
-    connectionTimeoutMillis: 3000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its server (a restart) must not crash the process; the pool reconnects.

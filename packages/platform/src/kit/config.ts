@@ -1,6 +1,7 @@
 import { envPrefix, serviceCatalog } from '@armature/contracts/services';
 import { type CacheConfig, readCacheConfig } from '../cache/config.ts';
 import { type CommonConfig, readCommonConfig, readInt, readString, readUrl, readUrlList } from '../config.ts';
+import type { ReadReplicaSettings } from '../db/read-replica.ts';
 import { type EventsConfig, readEventsConfig } from '../events/config.ts';
 
 type Env = Record<string, string | undefined>;
@@ -14,6 +15,11 @@ export interface ServiceConfig extends CommonConfig {
   databaseUrl?: string;
   /** `<SERVICE>_DATABASE_POOL_SIZE`: PostgreSQL connections per instance. */
   databasePoolSize: number;
+  /**
+   * `<SERVICE>_READ_DATABASE_URL` and its settings: a streaming replica for the read-only queries
+   * the service routes there (ignored with an embedded database).
+   */
+  readReplica: ReadReplicaSettings;
   /** Where the service caches: Redis with `REDIS_URL`, else in-process (`CACHE_*`). */
   cache: CacheConfig;
   /** Domain events: transport, retries, outbox relay. */
@@ -32,6 +38,7 @@ export function serviceVariables(service: string) {
     port: `${prefix}_PORT`,
     databaseUrl: `${prefix}_DATABASE_URL`,
     databasePoolSize: `${prefix}_DATABASE_POOL_SIZE`,
+    readDatabaseUrl: `${prefix}_READ_DATABASE_URL`,
     /** Where the others reach its instances (read by the gateway and by every other service). */
     serviceUrls: `${prefix}_SERVICE_URLS`,
   };
@@ -44,12 +51,20 @@ export function serviceVariables(service: string) {
 export function readServiceConfig(service: string, env: Env = process.env): ServiceConfig {
   const variables = serviceVariables(service);
   const defaultPort = serviceCatalog.find((entry) => entry.name === service)?.port ?? 8080;
+  const databasePoolSize = readInt(env, variables.databasePoolSize, 10, { min: 1, max: 500 });
   return {
     ...readCommonConfig(env),
     host: readString(env, variables.host, '127.0.0.1'),
     port: readInt(env, variables.port, defaultPort, { min: 0, max: 65535 }),
     databaseUrl: readUrl(env, variables.databaseUrl, ['postgres:', 'postgresql:']),
-    databasePoolSize: readInt(env, variables.databasePoolSize, 10, { min: 1, max: 500 }),
+    databasePoolSize,
+    readReplica: {
+      url: readUrl(env, variables.readDatabaseUrl, ['postgres:', 'postgresql:']),
+      poolSize: databasePoolSize,
+      timeoutMs: readInt(env, 'READ_REPLICA_TIMEOUT_MS', 2000, { min: 10, max: 60_000 }),
+      retryMs: readInt(env, 'READ_REPLICA_RETRY_MS', 5000, { min: 10, max: 600_000 }),
+      readYourWritesSeconds: readInt(env, 'READ_YOUR_WRITES_SECONDS', 5, { min: 0, max: 3600 }),
+    },
     cache: readCacheConfig(service, env),
     events: readEventsConfig(env),
     idempotencyKeyTtlSeconds: readInt(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1, max: 24 * 30 }) * 3600,

@@ -8,6 +8,7 @@ import { createCache } from '../cache/create.ts';
 import { attachCache } from '../cache/http.ts';
 import { type Database, openDatabase } from '../db/database.ts';
 import { registerPoolMetrics } from '../db/metrics.ts';
+import { openReads, type Reads } from '../db/read-replica.ts';
 import { listEvents } from '../events/event-log.ts';
 import { type ConsumerSpec, type Events, startEvents } from '../events/runtime.ts';
 import { CursorCodec } from '../http/cursor.ts';
@@ -26,6 +27,11 @@ export interface ServiceKit<DB, Config extends ServiceConfig = ServiceConfig> {
   app: App;
   database: Database<DB>;
   db: Kysely<DB>;
+  /**
+   * Where read-only queries run: the read replica (`<SERVICE>_READ_DATABASE_URL`) when there is one
+   * and the caller has not written lately, else the primary. Writes use `db`.
+   */
+  reads: Reads<DB>;
   cache: Cache;
   /** Signs and reads list cursors (`CURSOR_SECRET`). */
   cursors: CursorCodec;
@@ -120,12 +126,30 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
     const cache = createCache(config.cache, { name, log: app.log });
     attachCache(app, cache);
     await cache.connect();
+    const reads = await openReads<DB>({
+      service: name,
+      primary: database,
+      settings: config.readReplica,
+      log: app.log,
+      registry: app.metrics,
+      // With Redis, a caller's write is known to every instance the gateway may send the next read to.
+      shared: cache.kind === 'redis' ? cache : undefined,
+    });
+    if (reads.hasReplica) {
+      // A replica down is a degraded service, not an unhealthy one: its reads run on the primary.
+      app.health.add('database-replica', () => reads.ping(), { critical: false });
+      app.addHook('onClose', () => reads.close());
+      rememberWriters(app, reads);
+    } else if (config.readReplica.url) {
+      app.log.info('read replica ignored: the database is embedded');
+    }
 
     const kit: ServiceKit<DB, Config> = {
       name,
       app,
       database,
       db: database.db,
+      reads,
       cache,
       cursors: new CursorCodec(config.cursorSecret),
       config,
@@ -177,6 +201,22 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
     await app.close();
     throw error;
   }
+}
+
+/**
+ * Read-your-own-writes: a write the service accepted (a POST, PUT, PATCH or DELETE answered below
+ * 400) by a signed-in caller keeps that caller's reads on the primary for `READ_YOUR_WRITES_SECONDS`,
+ * on every instance when the cache is shared (Redis). Marked before the answer is sent, so the
+ * caller's next request cannot overtake it.
+ */
+function rememberWriters(app: App, reads: Pick<Reads<unknown>, 'wrote'>): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const { method } = request;
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return payload;
+    const caller = request.principal?.userId;
+    if (caller !== undefined && reply.statusCode < 400) await reads.wrote(caller);
+    return payload;
+  });
 }
 
 /**

@@ -150,11 +150,24 @@ function orderFilters(
   };
 }
 
-/** The order named by `{id}` if the caller may see it: its owner or an admin. Anyone else: 404. */
-async function visibleOrder(context: OrdersContext, request: RequestWithId): Promise<OrderRow> {
+/**
+ * The order named by `{id}` if the caller may see it: its owner or an admin. Anyone else: 404.
+ * `fresh` reads the primary (before a write); otherwise the replica may answer, and an order it does
+ * not have yet (created a moment ago, elsewhere) is looked for on the primary before a 404.
+ */
+async function visibleOrder(
+  context: OrdersContext,
+  request: RequestWithId,
+  { fresh = false } = {},
+): Promise<OrderRow> {
   const { id } = request.params;
-  const order = await findOrder(context.db, requirePublicId('order', id));
+  const uuid = requirePublicId('order', id);
   const principal = principalOf(request);
+  const order = fresh
+    ? await findOrder(context.db, uuid)
+    : await context.reads.run(principal.userId, (reader) => findOrder(reader, uuid), {
+        recheckOnPrimary: (row) => row === undefined,
+      });
   if (!order || (!principal.isAdmin && publicUserId(order.user_id) !== principal.userId)) {
     throw new ApiError('NOT_FOUND');
   }
@@ -204,16 +217,25 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     },
   );
 
-  const list = async (query: OrderListQuery, version: ApiVersion, userId: string | undefined) => {
+  /** A page of orders; `caller` set: read where the read rules say (replica or primary), else the primary. */
+  const list = async (
+    query: OrderListQuery,
+    version: ApiVersion,
+    userId: string | undefined,
+    caller?: { id: string },
+  ) => {
     const listRequest = readListQuery(query, orderList, cursors);
     const filters = { ...orderFilters(query, currency, version), userId };
-    const page = await listOrders(db, filters, listRequest.page);
+    const page = caller
+      ? await context.reads.run(caller.id, (reader) => listOrders(reader, filters, listRequest.page))
+      : await listOrders(db, filters, listRequest.page);
     return listBody(page, listRequest, orderList, cursors, (row) => orderView(row, version));
   };
 
   registerOperation(app, ops.listUserOrders, async (request, reply, version) => {
     const userId = routeUser(request);
     // One entry per page: the query (filters, sort, fields, page or cursor) is part of the key.
+    // Filled from the primary: a page read from a lagging replica would stay cached past the lag.
     const query = request.url.indexOf('?');
     const key = `${ordersTag(userId)}:v${version}${query === -1 ? '' : request.url.slice(query)}`;
     await replyCached(request, reply, cache, key, () => list(request.query, version, userId), {
@@ -229,6 +251,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
       request.query,
       version,
       principal.isAdmin ? undefined : requirePublicId('user', principal.userId),
+      { id: principal.userId },
     );
   });
 
@@ -239,7 +262,9 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
   registerOperation(app, ops.listOrderItems, async (request, _reply, version) => {
     const order = await visibleOrder(context, request);
     const listRequest = readListQuery(request.query, itemList, cursors);
-    const page = await listOrderItems(db, order.id, listRequest.page);
+    const page = await context.reads.run(principalOf(request).userId, (reader) =>
+      listOrderItems(reader, order.id, listRequest.page),
+    );
     return listBody(page, listRequest, itemList, cursors, (row) =>
       orderItemView(row, order.currency, version),
     );
@@ -249,7 +274,7 @@ export function registerOrderRoutes(app: App, context: OrdersContext): void {
     const { body } = request;
     const expected = expectedVersion(body.version, request.headers['if-match'], 'order');
     if (expected === undefined) throw invalid('version', 'is required (in the body or as If-Match)');
-    const order = await visibleOrder(context, request);
+    const order = await visibleOrder(context, request, { fresh: true });
     if (order.version !== expected) throw new ApiError('VERSION_CONFLICT');
     const verdict = judgeTransition(order.status, body.status, principalOf(request));
     if (verdict === 'invalid') {

@@ -124,7 +124,9 @@ export function registerProductRoutes(app: App, context: OrdersContext): void {
       return amount;
     };
     const filters = { minPrice: price('minPrice'), maxPrice: price('maxPrice'), inStock: query.inStock };
-    const page = await listProducts(db, filters, list.page);
+    const page = await context.reads.run(request.principal?.userId, (reader) =>
+      listProducts(reader, filters, list.page),
+    );
     return listBody(page, list, productList, cursors, (row) => productView(row, version));
   });
 

@@ -1,4 +1,4 @@
-import type { CursorCodec } from '@armature/platform';
+import type { CursorCodec, Reads } from '@armature/platform';
 import type { Cache } from '@armature/platform/cache/index';
 import type { Kysely } from 'kysely';
 import type { CustomerCheck } from '../clients/customer-check.ts';
@@ -8,6 +8,11 @@ import type { OrdersDatabase } from '../db/schema.ts';
 /** What every route of the service needs. */
 export interface OrdersContext {
   db: Kysely<OrdersDatabase>;
+  /**
+   * Read-only queries that may run on the read replica: product and order lists, one order and its
+   * items. Cache fills read the primary (`db`): a stale row cached would outlive the replica's lag.
+   */
+  reads: Reads<OrdersDatabase>;
   /** The one currency prices are kept in (ISO 4217). */
   currency: string;
   cursors: CursorCodec;

@@ -148,7 +148,9 @@ export function registerUserRoutes(app: FastifyInstance, context: UsersContext):
       createdAfter: parseInstant('createdAfter', instantInUtc(query.createdAfter)),
       createdBefore: parseInstant('createdBefore', instantInUtc(query.createdBefore)),
     };
-    const page = await listUsers(db, filters, list.page);
+    const page = await context.reads.run(request.principal?.userId, (reader) =>
+      listUsers(reader, filters, list.page),
+    );
     return listBody(page, list, userList, context.cursors, toUser);
   });
 
