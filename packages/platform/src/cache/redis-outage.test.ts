@@ -247,7 +247,7 @@ describe('CACHE_REDIS_URL', () => {
       });
       const cache = createCache(config, { name: 'users' });
       closing.push(cache);
-      expect(await cache.connect(5000)).toBe(true);
+      expect(await cache.connect(15_000)).toBe(true);
       const row = table('kept apart');
       await cache.getOrLoad('user:1', row.load, { ttl: hour, tags: ['users'] });
       expect((await cache.getOrLoad('user:1', row.load, { ttl: hour, tags: ['users'] }))?.hit).toBe(true);
