@@ -13,6 +13,8 @@ export interface OrdersConfig extends ServiceConfig {
     timeoutMs: number;
     failureThreshold: number;
     halfOpenAfterMs: number;
+    /** `CUSTOMER_CHECK_REMEMBER_MS`: how long the users service's "active" for a user and token stands. */
+    rememberMs: number;
     /** `CHECKOUT_REQUIRES_VERIFIED_EMAIL`: refuse (403 `EMAIL_NOT_VERIFIED`) a customer with an unverified email. */
     requireVerifiedEmail: boolean;
   };
@@ -31,6 +33,7 @@ export function readOrdersConfig(env: Env = process.env): OrdersConfig {
       timeoutMs: readInt(env, 'CUSTOMER_CHECK_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
       failureThreshold: readInt(env, 'CUSTOMER_CHECK_BREAKER_FAILURES', 5, { min: 1, max: 1000 }),
       halfOpenAfterMs: readInt(env, 'CUSTOMER_CHECK_BREAKER_HALF_OPEN_MS', 5000, { min: 100, max: 600_000 }),
+      rememberMs: readInt(env, 'CUSTOMER_CHECK_REMEMBER_MS', 1000, { min: 0, max: 60_000 }),
       requireVerifiedEmail: readBool(env, 'CHECKOUT_REQUIRES_VERIFIED_EMAIL', false),
     },
   };

@@ -204,13 +204,21 @@ export class OutboxRelay {
     }, ms).unref();
   }
 
-  /** PostgreSQL: the batch holds the relay lock (see the class comment) until it commits. */
+  /**
+   * PostgreSQL: the batch holds the relay lock (see the class comment) until it commits. The lock is
+   * taken by the statement that reads the batch (the rows are read only once it is held): three round
+   * trips for an empty batch, four with the mark.
+   */
   #lockedBatch(): Promise<BatchOutcome> {
     return this.#db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ locked: boolean }>`
-        select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint) as locked`.execute(trx);
+      const { rows } = await sql<OutboxRow & { locked: boolean }>`
+        select l.locked, o.*
+        from (select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint) as locked) l
+        left join lateral (
+          select * from outbox where l.locked and published_at is null order by seq limit ${this.#batchSize}
+        ) o on true`.execute(trx);
       if (!rows[0]?.locked) return 'locked';
-      return this.#batch(trx);
+      return this.#publish(trx, rows[0].seq === null ? [] : rows.map(({ locked: _locked, ...row }) => row));
     });
   }
 
@@ -233,6 +241,11 @@ export class OutboxRelay {
       .orderBy('seq')
       .limit(this.#batchSize)
       .execute();
+    return this.#publish(db, rows);
+  }
+
+  /** Publishes rows read in `seq` order, then marks them published in one statement. */
+  async #publish(db: Kysely<import('./outbox.ts').EventTables>, rows: OutboxRow[]): Promise<BatchOutcome> {
     if (rows.length === 0) return 'empty';
     await this.#transport.publish(rows.map(envelopeOf));
     // One array parameter rather than `in ($1, …, $n)`: a single statement text whatever the batch

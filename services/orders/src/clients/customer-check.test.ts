@@ -19,10 +19,11 @@ let database: Database<OrdersDatabase>;
 let answering: Server;
 let silent: Server;
 let status = 200;
+let answeredRequests = 0;
 let silentRequests = 0;
 
 const listening = async (server: Server) => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 };
 
@@ -34,7 +35,10 @@ beforeAll(async () => {
     dataDir: store.dataDir,
     migrationsFolder,
   });
-  answering = createServer((_request, response) => response.writeHead(status).end());
+  answering = createServer((_request, response) => {
+    answeredRequests++;
+    response.writeHead(status).end();
+  });
   silent = createServer(() => {
     silentRequests++; // and never answer
   });
@@ -50,7 +54,10 @@ afterAll(async () => {
   await store.drop();
 });
 
-function check(usersUrl: string, options: { failureThreshold?: number; timeoutMs?: number } = {}) {
+function check(
+  usersUrl: string,
+  options: { failureThreshold?: number; timeoutMs?: number; rememberMs?: number; now?: () => number } = {},
+) {
   const warnings: string[] = [];
   const registry = new Registry();
   const customers = new CustomerCheck({
@@ -59,6 +66,8 @@ function check(usersUrl: string, options: { failureThreshold?: number; timeoutMs
     timeoutMs: options.timeoutMs ?? 5000,
     failureThreshold: options.failureThreshold ?? 100,
     halfOpenAfterMs: 60_000,
+    rememberMs: options.rememberMs ?? 0,
+    now: options.now,
     registry,
     log: {
       debug: () => {},
@@ -120,5 +129,30 @@ describe(`the customer check before checkout (${mode})`, () => {
     await expect(customers.assertActive(id, 'Bearer t')).resolves.toBe('projection');
     expect(await fallbacks('circuit_open')).toBe(1);
     expect(silentRequests).toBe(calls);
+  });
+
+  it('takes the users service’s "active" for a second for the same user and token, and asks again after', async () => {
+    let now = 1_000_000;
+    const { customers, registry } = check(await listening(answering), { rememberMs: 1000, now: () => now });
+    const id = await customer('active');
+    status = 200;
+    const asked = answeredRequests;
+    await expect(customers.assertActive(id, 'Bearer t')).resolves.toBe('users');
+    now += 999;
+    await expect(customers.assertActive(id, 'Bearer t')).resolves.toBe('remembered');
+    expect(answeredRequests).toBe(asked + 1);
+    // Another token (an admin acting for the user) is asked about on its own.
+    await expect(customers.assertActive(id, 'Bearer admin')).resolves.toBe('users');
+    expect(answeredRequests).toBe(asked + 2);
+    now += 1;
+    status = 404;
+    await expect(customers.assertActive(id, 'Bearer t')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // A refusal is not remembered: the next checkout asks again.
+    await expect(customers.assertActive(id, 'Bearer t')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(answeredRequests).toBe(asked + 4);
+    expect(await registry.metrics()).toContain(
+      'orders_customer_checks_total{source="remembered",outcome="active"} 1',
+    );
+    status = 200;
   });
 });

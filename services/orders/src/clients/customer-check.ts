@@ -18,11 +18,18 @@ export interface CustomerCheckOptions {
   halfOpenAfterMs: number;
   /** Refuse a customer whose email is not verified (when the users service answers). */
   requireVerifiedEmail?: boolean;
+  /**
+   * How long the users service's "active" for a user, asked with one token, is taken as the answer
+   * for the next checkouts with that token (0: ask every time).
+   */
+  rememberMs?: number;
+  /** The clock (milliseconds), for tests. */
+  now?: () => number;
   log?: EventLog;
   registry?: Registry;
 }
 
-export type CheckSource = 'users' | 'projection';
+export type CheckSource = 'users' | 'projection' | 'remembered';
 type Answer = 'active' | 'gone' | 'token-gone' | 'unverified';
 
 /** Why the users service could not answer. */
@@ -44,6 +51,12 @@ class UsersUnavailableError extends Error {
  * fallback is counted and logged (at most one line per 10 s with the count, so an outage does not
  * flood the log). With `requireVerifiedEmail`, a customer whose `emailVerifiedAt` is null is refused;
  * the projection does not know it, so the fallback lets them through.
+ *
+ * A shopper checks out many times in a row with one token, so the users service's "active" is
+ * remembered per user and token for `rememberMs` (a second by default) and not asked again meanwhile:
+ * a user deleted within that second is still refused by the checkout itself once the projection has
+ * the deletion (the checkout statement reads it under a lock), as a token is refused within a second
+ * of it (`DeletedCustomers`). Refusals and fallbacks are never remembered.
  */
 export class CustomerCheck {
   readonly #options: CustomerCheckOptions;
@@ -53,6 +66,10 @@ export class CustomerCheck {
   readonly #checks: Counter<'source' | 'outcome'>;
   /** One keep-alive pool per users instance: a checkout's call reuses a warm connection. */
   readonly #pools: Pool[];
+  /** `${userId} ${authorization}` → until when the users service's "active" holds. */
+  readonly #remembered = new Map<string, number>();
+  readonly #rememberMs: number;
+  readonly #now: () => number;
   #next = 0;
   #unlogged = 0;
   #lastLogAt = 0;
@@ -60,6 +77,8 @@ export class CustomerCheck {
   constructor(options: CustomerCheckOptions) {
     this.#options = options;
     this.#log = options.log ?? silentLog;
+    this.#rememberMs = options.rememberMs ?? 1000;
+    this.#now = options.now ?? Date.now;
     this.#pools = options.usersUrls.map((url) => new Pool(url, { connections: 32 }));
     this.#breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
@@ -94,10 +113,19 @@ export class CustomerCheck {
    * the caller's own account is gone. Returns where the answer came from.
    */
   async assertActive(userId: string, authorization: string | undefined): Promise<CheckSource> {
+    const key = `${userId} ${authorization ?? ''}`;
+    if (this.#rememberMs > 0) {
+      const until = this.#remembered.get(key);
+      if (until !== undefined && until > this.#now()) {
+        this.#checks.inc({ source: 'remembered', outcome: 'active' });
+        return 'remembered';
+      }
+    }
     let answer: Answer;
     let source: CheckSource = 'users';
     try {
       answer = await this.#breaker.execute(() => this.#ask(userId, authorization));
+      if (answer === 'active' && this.#rememberMs > 0) this.#remember(key);
     } catch (error) {
       if (!(error instanceof UsersUnavailableError) && !isBrokenCircuitError(error)) throw error;
       source = 'projection';
@@ -120,6 +148,12 @@ export class CustomerCheck {
       });
     }
     return source;
+  }
+
+  #remember(key: string): void {
+    // Bounded by starting over when full: what is forgotten is asked again, nothing is lost.
+    if (this.#remembered.size >= 10_000 && !this.#remembered.has(key)) this.#remembered.clear();
+    this.#remembered.set(key, this.#now() + this.#rememberMs);
   }
 
   /** Closes the connections to the users service. */
