@@ -17,6 +17,7 @@ import { defaultPlanName } from './plans.ts';
 import { MemoryQuotas, quota, RedisQuotas } from './quota.ts';
 import { rateLimit } from './rate-limit.ts';
 import { security } from './security.ts';
+import type { LocalApp } from './transports.ts';
 import { createUpstreams, type Upstreams } from './upstreams.ts';
 import { usage } from './usage.ts';
 import { MemoryUsage, RedisUsage } from './usage-store.ts';
@@ -34,7 +35,18 @@ declare module 'fastify' {
  * caller's token, the rate limit, the 401 for private routes without a valid token, then the
  * request goes to an instance of the service that owns the path.
  */
-export async function startGateway(config: GatewayConfig): Promise<StartedService> {
+export interface GatewayOptions {
+  /**
+   * Services running in this process, by the URL the configuration gives for them (embedded mode):
+   * the gateway hands their requests to their app in process instead of over that port.
+   */
+  local?: ReadonlyMap<string, LocalApp>;
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  options: GatewayOptions = {},
+): Promise<StartedService> {
   const app = createServer({
     service: 'gateway',
     logLevel: config.logLevel,
@@ -46,7 +58,7 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
   const metrics = new GatewayMetrics(app.metrics);
   app.decorate('gatewayMetrics', metrics);
 
-  const upstreams = createUpstreams(config.upstreams, config.upstream, app.log, metrics);
+  const upstreams = createUpstreams(config.upstreams, config.upstream, app.log, metrics, options.local);
   registerUpstreamChecks(app, upstreams);
   const redis = config.redisUrl ? await connectRedis(config, app) : undefined;
   app.addHook('onClose', async () => {
