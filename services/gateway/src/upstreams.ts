@@ -1,7 +1,8 @@
 import { CircuitBreaker } from '@armature/platform/resilience/index';
 import type { FastifyBaseLogger } from 'fastify';
+import { InProcessTransport, type LocalApp } from './in-process-transport.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { HttpTransport, InProcessTransport, type LocalApp, type UpstreamTransport } from './transports.ts';
+import { HttpTransport, type UpstreamTransport } from './transports.ts';
 import { isInstanceFailure } from './upstream-errors.ts';
 
 export interface UpstreamSettings {
