@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childProbe, freePort, startServer } from '../lib/processes.ts';
 import { orderCount, seed } from '../lib/seed.ts';
@@ -14,6 +14,7 @@ import {
   loadgen,
   log,
   measure,
+  measurePair,
   quick,
   runId,
   selected,
@@ -62,17 +63,16 @@ export async function embedded(): Promise<void> {
     const requests = scenarioRequests(fixture);
     const probes = [loadgen, childProbe('embedded', server.child)];
     const target = 'embedded, through the gateway';
-    if (selected.has('me'))
-      await measure({
-        id: 'me.embedded',
-        scenario: titles.me,
-        target,
-        origin: server.url,
-        requests: requests.me(0),
-        perConnection: requests.me,
-        probes,
-        cached: true,
-      });
+    if (selected.has('me')) {
+      // The users service of the same process on its own port: what the gateway's hop costs. Taken in
+      // turns with the row through the gateway, so that other work on the machine falls on both alike.
+      const { users } = JSON.parse(readFileSync(urlsFile, 'utf8')) as { users: string };
+      const me = { scenario: titles.me, requests: requests.me(0), perConnection: requests.me, probes };
+      await measurePair(
+        { ...me, id: 'me.embedded-direct', target: 'embedded, users service on its own port', origin: users },
+        { ...me, id: 'me.embedded', target, origin: server.url },
+      );
+    }
     if (selected.has('product'))
       await measure({
         id: 'product.embedded',

@@ -15,6 +15,13 @@ export const ratioSpecs: RatioSpec[] = [
     target: { op: '>=', threshold: 0.5 },
   },
   {
+    name: 'me, embedded: through the gateway / users service on its own port, requests/s',
+    kind: 'rate-ratio',
+    a: 'me.embedded',
+    b: 'me.embedded-direct',
+    target: { op: '>=', threshold: 0.8 },
+  },
+  {
     name: 'me: gateway − direct, median latency',
     kind: 'p50-difference',
     a: 'me.gateway',

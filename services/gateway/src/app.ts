@@ -10,6 +10,7 @@ import { traces } from './console/traces.ts';
 import { traffic } from './console/traffic.ts';
 import { docs } from './docs.ts';
 import { edgeAuth, VerifiedTokenCache } from './edge-auth.ts';
+import type { LocalApp } from './in-process-transport.ts';
 import { usersJwks } from './jwks.ts';
 import { gatewayLogDestination } from './log-destination.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -34,7 +35,18 @@ declare module 'fastify' {
  * caller's token, the rate limit, the 401 for private routes without a valid token, then the
  * request goes to an instance of the service that owns the path.
  */
-export async function startGateway(config: GatewayConfig): Promise<StartedService> {
+export interface GatewayOptions {
+  /**
+   * Services running in this process, by the URL the configuration gives for them (embedded mode):
+   * the gateway hands their requests to their app in process instead of over that port.
+   */
+  local?: ReadonlyMap<string, LocalApp>;
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  options: GatewayOptions = {},
+): Promise<StartedService> {
   const app = createServer({
     service: 'gateway',
     logLevel: config.logLevel,
@@ -46,7 +58,7 @@ export async function startGateway(config: GatewayConfig): Promise<StartedServic
   const metrics = new GatewayMetrics(app.metrics);
   app.decorate('gatewayMetrics', metrics);
 
-  const upstreams = createUpstreams(config.upstreams, config.upstream, app.log, metrics);
+  const upstreams = createUpstreams(config.upstreams, config.upstream, app.log, metrics, options.local);
   registerUpstreamChecks(app, upstreams);
   const redis = config.redisUrl ? await connectRedis(config, app) : undefined;
   app.addHook('onClose', async () => {

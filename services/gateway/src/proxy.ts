@@ -1,18 +1,12 @@
 import { ApiError, SpanKind, SpanStatusCode } from '@armature/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
 import type { GatewayMetrics } from './metrics.ts';
 import { traceparentFor } from './tracing.ts';
-import { errorCode, failureKind, neverSent } from './upstream-errors.ts';
+import type { UpstreamRequest, UpstreamResponse } from './transports.ts';
+import { failureKind, neverSent } from './upstream-errors.ts';
 import type { UpstreamInstance, UpstreamService } from './upstreams.ts';
 
-interface UpstreamResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus those undici sets itself. */
+/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus those the transport sets itself. */
 const requestHeadersDropped = new Set([
   // An API key is exchanged at the edge for a short access token; the secret never goes upstream.
   'x-api-key',
@@ -45,48 +39,6 @@ const responseHeadersDropped = new Set([
 
 const idempotentMethods = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
-/**
- * Sends one request to one instance and collects the whole response. Bodies of this API are small
- * JSON documents; holding them lets a broken or truncated upstream answer become a clean 502 instead
- * of a half-sent response, and avoids a stream per request.
- */
-function dispatch(
-  instance: UpstreamInstance,
-  options: Dispatcher.DispatchOptions,
-): Promise<UpstreamResponse> {
-  return new Promise((resolve, reject) => {
-    let status = 0;
-    let headers: UpstreamResponse['headers'] = {};
-    const chunks: Buffer[] = [];
-    instance.pool.dispatch(options, {
-      onRequestStart() {},
-      onResponseStart(_controller, statusCode, responseHeaders) {
-        status = statusCode;
-        headers = responseHeaders;
-      },
-      onResponseData(_controller, chunk) {
-        chunks.push(chunk);
-      },
-      onResponseEnd() {
-        resolve({
-          status,
-          headers,
-          body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
-        });
-      },
-      onResponseError(_controller, error) {
-        // A 304 may state the length the full answer would have had (RFC 9110 §8.6) and has no body;
-        // undici counts that as a mismatch. The answer is complete: relay it.
-        if (status === 304 && errorCode(error) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
-          resolve({ status, headers, body: Buffer.alloc(0) });
-          return;
-        }
-        reject(error);
-      },
-    });
-  });
-}
-
 export interface ForwardOptions {
   service: UpstreamService;
   /** Path and query to request upstream. */
@@ -114,8 +66,8 @@ export async function forward(
     attributes: { 'armature.upstream': service.name },
   });
   if (span) headers.traceparent = tracing!.traceparentOf(span);
-  const options: Dispatcher.DispatchOptions = {
-    method: request.method as Dispatcher.HttpMethod,
+  const options: UpstreamRequest = {
+    method: request.method,
     path: url,
     headers,
     body: (request.body as Buffer | undefined) ?? null,
@@ -136,14 +88,14 @@ export async function forward(
 async function call(
   request: FastifyRequest,
   service: UpstreamService,
-  options: Dispatcher.DispatchOptions,
+  options: UpstreamRequest,
   metrics: GatewayMetrics,
 ): Promise<UpstreamResponse> {
   const first = service.pick();
   if (!first) throw unavailable(service);
   let response: UpstreamResponse;
   try {
-    response = await first.breaker.execute(() => dispatch(first, options));
+    response = await first.breaker.execute(() => first.transport.send(options));
   } catch (error) {
     recordFailure(metrics, service, first, error);
     const kind = failureKind(error);
@@ -156,7 +108,7 @@ async function call(
     if (!second) throw failure(error, service, request);
     metrics.upstreamRetries.inc({ service: service.name });
     try {
-      response = await second.breaker.execute(() => dispatch(second, options));
+      response = await second.breaker.execute(() => second.transport.send(options));
     } catch (retryError) {
       recordFailure(metrics, service, second, retryError);
       throw failure(retryError, service, request);

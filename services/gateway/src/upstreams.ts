@@ -1,7 +1,8 @@
 import { CircuitBreaker } from '@armature/platform/resilience/index';
 import type { FastifyBaseLogger } from 'fastify';
-import { Pool } from 'undici';
+import { InProcessTransport, type LocalApp } from './in-process-transport.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { HttpTransport, type UpstreamTransport } from './transports.ts';
 import { isInstanceFailure } from './upstream-errors.ts';
 
 export interface UpstreamSettings {
@@ -16,31 +17,33 @@ export interface UpstreamSettings {
 const probeTimeoutMs = 1500;
 
 /**
- * One instance of a service: a keep-alive connection pool, a circuit breaker fed by real traffic,
- * and the verdict of its last health probe. It takes traffic while both agree.
+ * One instance of a service: its transport (a keep-alive connection pool, or the service's app in
+ * this process), a circuit breaker fed by real traffic, and the verdict of its last health probe. It
+ * takes traffic while both agree.
  */
 export class UpstreamInstance {
   readonly name: string;
   readonly url: string;
-  readonly pool: Pool;
+  readonly transport: UpstreamTransport;
   readonly breaker: CircuitBreaker;
   /** Verdict of the last `/health/ready` probe (optimistic until the first one). */
   healthy = true;
   #probe: Promise<void> | undefined;
   readonly #log: FastifyBaseLogger;
 
-  constructor(name: string, url: string, settings: UpstreamSettings, log: FastifyBaseLogger) {
+  constructor(
+    name: string,
+    url: string,
+    settings: UpstreamSettings,
+    log: FastifyBaseLogger,
+    local?: LocalApp,
+  ) {
     this.name = name;
     this.url = url;
     this.#log = log;
-    this.pool = new Pool(url, {
-      connections: settings.connections,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      connect: { timeout: settings.connectTimeoutMs },
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-    });
+    this.transport = local
+      ? new InProcessTransport(url, local, { timeoutMs: settings.timeoutMs })
+      : new HttpTransport(url, settings);
     this.breaker = new CircuitBreaker({
       failureThreshold: settings.breakerFailures,
       halfOpenAfterMs: settings.breakerHalfOpenAfterMs,
@@ -71,14 +74,14 @@ export class UpstreamInstance {
   async #runProbe(): Promise<void> {
     let failure: Error | undefined;
     try {
-      const response = await this.pool.request({
-        path: '/health/ready',
+      const response = await this.transport.send({
         method: 'GET',
-        headersTimeout: probeTimeoutMs,
-        bodyTimeout: probeTimeoutMs,
+        path: '/health/ready',
+        headers: {},
+        body: null,
+        timeoutMs: probeTimeoutMs,
       });
-      await response.body.dump();
-      if (response.statusCode !== 200) failure = new Error(`answered ${response.statusCode}`);
+      if (response.status !== 200) failure = new Error(`answered ${response.status}`);
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
@@ -96,7 +99,7 @@ export class UpstreamInstance {
   }
 
   close(): Promise<void> {
-    return this.pool.close();
+    return this.transport.close();
   }
 }
 
@@ -147,16 +150,21 @@ export interface Upstreams {
   close(): Promise<void>;
 }
 
+/**
+ * The instances of each service. An instance whose URL is in `local` is a service running in this
+ * process (embedded mode): requests reach it in process, not over its port.
+ */
 export function createUpstreams(
   urls: Record<string, string[]>,
   settings: UpstreamSettings,
   log: FastifyBaseLogger,
   metrics: GatewayMetrics,
+  local: ReadonlyMap<string, LocalApp> = new Map(),
 ): Upstreams {
   const services: Record<string, UpstreamService> = {};
   for (const [name, list] of Object.entries(urls)) {
     const instances = list.map(
-      (url, index) => new UpstreamInstance(`${name}-${index + 1}`, url, settings, log),
+      (url, index) => new UpstreamInstance(`${name}-${index + 1}`, url, settings, log, local.get(url)),
     );
     services[name] = new UpstreamService(name, instances);
   }

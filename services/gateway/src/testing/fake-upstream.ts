@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { JWK } from 'jose';
 
 export interface ReceivedRequest {
@@ -29,6 +29,10 @@ export interface FakeUpstream {
   jwksFetches: number;
   ready: boolean;
   keys: JWK[];
+  /** Its Fastify instance (a gateway in this process may reach it without its port). */
+  app: FastifyInstance;
+  /** TCP connections accepted on its port so far. */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     jwksFetches: 0,
     ready: true,
     keys: options.keys ?? [],
+    app,
+    connections: 0,
     close: async () => {
       await app.close();
     },
@@ -88,6 +94,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       .header('x-instance', name)
       .header('set-cookie', ['a=1', 'b=2'])
       .send({ instance: name, ...entry });
+  });
+  app.server.on('connection', () => {
+    state.connections += 1;
   });
   await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   state.port = (app.server.address() as AddressInfo).port;
