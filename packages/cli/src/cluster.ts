@@ -5,6 +5,8 @@
  * `npm run start:cluster -- --users 2 --orders 2 --gateways 2` (a service not named gets 2).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serviceNames } from '@armature/contracts/services';
@@ -22,6 +24,8 @@ export interface ClusterOptions {
   env: Record<string, string | undefined>;
   /** Where child output goes; default: inherited. */
   stdio?: 'inherit' | 'ignore';
+  /** When set, each process's output is appended to `<logDir>/<name>.log` instead. */
+  logDir?: string;
 }
 
 export interface Cluster {
@@ -94,11 +98,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const spawnInstance = async (name: string) => {
     const spec = specs.get(name)!;
+    const log = options.logDir ? openSync(join(options.logDir, `${name}.log`), 'a') : undefined;
     const child = spawn(process.execPath, [spec.script], {
       cwd: root,
       env: { ...env, ...spec.env },
-      stdio: options.stdio ?? 'inherit',
+      stdio: log === undefined ? (options.stdio ?? 'inherit') : ['ignore', log, log],
     });
+    if (log !== undefined) closeSync(log);
     processes.set(name, child);
     await waitReady(spec.url, child, name);
   };
