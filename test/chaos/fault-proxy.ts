@@ -75,6 +75,14 @@ export class FaultProxy {
         if (mode === 'reset' || connection.blackholed) this.drop(connection, mode === 'reset');
       }
     }
+    if (mode === 'pass') {
+      // Healed: what a latency held back is due now.
+      for (const connection of this.connections) {
+        for (const direction of [connection.toUpstream, connection.toClient]) {
+          for (const held of direction?.pending ?? []) held.due = 0;
+        }
+      }
+    }
     if (mode === 'blackhole') {
       for (const connection of this.connections) {
         connection.blackholed = true;

@@ -95,8 +95,13 @@ const lifecycle: Record<string, string[]> = {
 function reachable(from: string): Set<string> {
   const seen = new Set([from]);
   const queue = [from];
-  while (queue.length > 0)
-    for (const next of lifecycle[queue.shift()!] ?? []) if (!seen.has(next)) seen.add(next), queue.push(next);
+  while (queue.length > 0) {
+    for (const next of lifecycle[queue.shift()!] ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      queue.push(next);
+    }
+  }
   return seen;
 }
 
@@ -338,9 +343,9 @@ export function eventsDelivered(snapshot: Snapshot): Result {
       problems.push(`payment of ${orderId}: ${JSON.stringify(got)} ≠ replay ${JSON.stringify(want)}`);
     }
   }
-  if (payments.size !== asked.size) {
+  if (snapshot.payments.length !== asked.size) {
     projectionOff++;
-    problems.push(`${payments.size} payments, the orders' outbox asks for ${asked.size}`);
+    problems.push(`${snapshot.payments.length} payments, the orders' outbox asks for ${asked.size}`);
   }
   // The orders' view of each payment equals replaying the payments' outbox through the same guards.
   const moves: Record<string, [string[], string]> = {

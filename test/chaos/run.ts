@@ -171,16 +171,33 @@ async function main(): Promise<number> {
   const setupAnswers = ledger.answers.length;
   load.start();
   const windows: FaultWindow[] = [];
+  // A restart can take longer than the schedule's pause on a busy machine: a fault whose target is
+  // still being healed waits for it (one fault per target at a time, as the schedule means).
+  const busy = new Map<string, Promise<unknown>>();
   const running = schedule.map(async (fault, index) => {
     const wait = loadStart + fault.at - Date.now();
     if (wait > 0) await sleep(wait);
+    while (busy.has(fault.target)) await busy.get(fault.target)!.catch(() => undefined);
+    let release = () => {};
+    busy.set(
+      fault.target,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    const late = Date.now() - loadStart - fault.at;
     const from = Date.now() - loadStart;
+    if (late > 1000)
+      say(`fault ${index + 1} starts ${(late / 1000).toFixed(1)} s late: its target was still healing`);
     say(`fault ${index + 1}/${schedule.length}: ${describeFault(fault)}`);
     try {
       await inject(system, fault);
     } catch (error) {
       say(`fault ${index + 1}: healing failed: ${(error as Error).message.split('\n')[0]}`);
       throw error;
+    } finally {
+      busy.delete(fault.target);
+      release();
     }
     const to = Date.now() - loadStart;
     windows.push({ from, to: to + graceMs });
