@@ -12,7 +12,7 @@ import { checkAll, type FaultWindow, table } from './invariants.ts';
 import { type Answer, emptyLedger, Load } from './load.ts';
 import { describeFault, drawSchedule, type Fault, parseDuration } from './schedule.ts';
 import { backlog, takeSnapshot } from './snapshot.ts';
-import { startTopology, type Topology } from './topology.ts';
+import { closeTopology, startTopology, type Topology } from './topology.ts';
 
 const { values } = parseArgs({
   options: {
@@ -70,7 +70,7 @@ const shutdown = async (signal: string) => {
   if (interrupted) return;
   interrupted = true;
   say(`${signal}: stopping everything the run started`);
-  await topology?.close();
+  await closeTopology();
   process.exit(130);
 };
 process.once('SIGINT', () => void shutdown('SIGINT'));

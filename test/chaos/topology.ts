@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,14 @@ export interface Topology {
   close(): Promise<void>;
 }
 
+/** Whatever a topology being started has started so far: what an interrupt must stop. */
+let closeStarted: (() => Promise<void>) | undefined;
+
+/** Stops a topology still starting (or started); for Ctrl-C before `startTopology` has returned. */
+export async function closeTopology(): Promise<void> {
+  await closeStarted?.();
+}
+
 export const databaseName = (service: string) => `armature_${service.replaceAll('-', '_')}`;
 
 /** A base port whose gateway, service and sidecar ports are all free (the cluster's port layout). */
@@ -69,16 +78,21 @@ export async function startTopology(options: {
   const logDir = options.logDir ?? (await mkdtemp(join(tmpdir(), 'armature-chaos-logs-')));
   const proxies = new Map<string, FaultProxy>();
   let cluster: Cluster | undefined;
+  const children = new Set<ChildProcess>();
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     for (const proxy of proxies.values()) proxy.set('pass');
     await cluster?.close().catch(() => undefined);
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     for (const proxy of proxies.values()) await proxy.close().catch(() => undefined);
     await cleanup();
     if (ownLogDir) await rm(logDir, { recursive: true, force: true });
   };
+  closeStarted = close;
   try {
     const postgres = await startOwnPostgres({ maxConnections: 200, label: 'chaos-postgres' });
     const redis = await startOwnRedis();
@@ -107,6 +121,11 @@ export async function startTopology(options: {
       gateways: 2,
       basePort,
       logDir,
+      onSpawn: (_, child) => {
+        children.add(child);
+        // Spawned after an interrupt began closing: stopped at once.
+        if (closed) child.kill('SIGKILL');
+      },
       env: {
         ...process.env,
         ...env,

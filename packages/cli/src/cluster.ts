@@ -26,6 +26,8 @@ export interface ClusterOptions {
   stdio?: 'inherit' | 'ignore';
   /** When set, each process's output is appended to `<logDir>/<name>.log` instead. */
   logDir?: string;
+  /** Told of every process as it is spawned (so a caller interrupted mid-start can stop them). */
+  onSpawn?: (name: string, child: ChildProcess) => void;
 }
 
 export interface Cluster {
@@ -106,6 +108,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
     if (log !== undefined) closeSync(log);
     processes.set(name, child);
+    options.onSpawn?.(name, child);
     await waitReady(spec.url, child, name);
   };
 
