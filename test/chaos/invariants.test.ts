@@ -123,12 +123,15 @@ function consistent(): { snapshot: Snapshot; ledger: Ledger } {
   ledger.answers = [
     { at: 1000, op: 'checkout', status: 201 },
     { at: 5000, op: 'checkout', status: 503, envelope: true, code: 'SERVICE_UNAVAILABLE' },
-    { at: 6000, op: 'cart put', status: 0, code: 'NO_ANSWER' },
+    { at: 6000, op: 'cart put', status: 0, code: 'CUT', gateway: 'gateway-1', sentAt: 5500 },
   ];
   return { snapshot, ledger };
 }
 
-const windows = [{ from: 4000, to: 8000 }];
+const windows = [
+  { from: 4000, to: 8000, target: 'postgres' },
+  { from: 5000, to: 7000, target: 'gateway-1' },
+];
 const health = { recoveredMs: 2000, boundMs: 120_000 };
 
 describe('chaos invariants', () => {
@@ -277,6 +280,20 @@ describe('chaos invariants', () => {
       expect(answersAndHealth(ledger.answers, windows, health).problems).toEqual([
         expect.stringContaining('outside any fault'),
         expect.stringContaining('502 without the envelope'),
+      ]);
+    });
+    it('fails when a live gateway left a request unanswered', () => {
+      const { ledger } = consistent();
+      ledger.answers.push({
+        at: 7500,
+        op: 'checkout',
+        status: 0,
+        code: 'TIMEOUT',
+        gateway: 'gateway-2',
+        sentAt: 6000,
+      });
+      expect(answersAndHealth(ledger.answers, windows, health).problems).toEqual([
+        expect.stringContaining('no answer (TIMEOUT) from gateway-2'),
       ]);
     });
     it('fails when /health was not healthy within the bound', () => {

@@ -56,6 +56,8 @@ export interface Snapshot {
 export interface FaultWindow {
   from: number;
   to: number;
+  /** What the fault hit (`gateway-1`, `postgres`, `orders-db`, …). */
+  target?: string;
 }
 
 export interface Health {
@@ -396,8 +398,10 @@ export function idempotencyHeld(ledger: Ledger): Result {
 }
 
 /**
- * 6. Nothing answered 500; any other 5xx (or no answer) only while a fault was on (plus a grace for the
- * system to notice the heal), as 502/503/504 with the envelope; `/health` healthy within the bound.
+ * 6. Nothing answered 500; any other 5xx only while a fault was on (plus a grace for the system to
+ * notice the heal), as 502/503/504 with the envelope; no answer at all only from a gateway killed
+ * while the request was on it (a live gateway always answers, 504 at worst); `/health` healthy again
+ * within the bound.
  */
 export function answersAndHealth(answers: Answer[], windows: FaultWindow[], health: Health): Result {
   const problems: string[] = [];
@@ -406,6 +410,7 @@ export function answersAndHealth(answers: Answer[], windows: FaultWindow[], heal
   let outside = 0;
   let noEnvelope = 0;
   let faulty = 0;
+  let unanswered = 0;
   for (const answer of answers) {
     if (answer.status === 500) {
       fiveHundreds++;
@@ -414,16 +419,28 @@ export function answersAndHealth(answers: Answer[], windows: FaultWindow[], heal
     }
     if (answer.status !== 0 && answer.status < 500) continue;
     faulty++;
-    if (answer.status !== 0 && ![502, 503, 504].includes(answer.status))
-      problems.push(`${answer.status} on ${answer.op}`);
-    if (answer.status !== 0 && !answer.envelope) {
+    if (answer.status === 0) {
+      const sent = answer.sentAt ?? answer.at;
+      const gatewayDown = windows.some(
+        (window) => window.target === answer.gateway && window.from <= answer.at && window.to >= sent,
+      );
+      if (!gatewayDown) {
+        unanswered++;
+        problems.push(
+          `no answer (${answer.code}) from ${answer.gateway} to ${answer.op} sent at ${(sent / 1000).toFixed(1)} s; that gateway was up`,
+        );
+      }
+      continue;
+    }
+    if (![502, 503, 504].includes(answer.status)) problems.push(`${answer.status} on ${answer.op}`);
+    if (!answer.envelope) {
       noEnvelope++;
       problems.push(`${answer.status} without the envelope on ${answer.op}`);
     }
     if (!during(answer.at)) {
       outside++;
       problems.push(
-        `${answer.status || answer.code} on ${answer.op} at ${(answer.at / 1000).toFixed(1)} s, outside any fault`,
+        `${answer.status} on ${answer.op} at ${(answer.at / 1000).toFixed(1)} s, outside any fault`,
       );
     }
   }
@@ -432,7 +449,7 @@ export function answersAndHealth(answers: Answer[], windows: FaultWindow[], heal
   return {
     name: '6. no 500; 5xx only in faults; health back',
     pass: problems.length === 0,
-    numbers: `${answers.length} answers, ${fiveHundreds} × 500, ${faulty} 5xx or unanswered (${outside} outside faults, ${noEnvelope} without envelope); healthy ${health.recoveredMs === undefined ? 'never' : `${(health.recoveredMs / 1000).toFixed(1)} s`} after the last heal (bound ${health.boundMs / 1000} s)`,
+    numbers: `${answers.length} answers, ${fiveHundreds} × 500, ${faulty} 5xx or unanswered (${outside} outside faults, ${noEnvelope} without envelope, ${unanswered} unanswered by a live gateway); healthy ${health.recoveredMs === undefined ? 'never' : `${(health.recoveredMs / 1000).toFixed(1)} s`} after the last heal (bound ${health.boundMs / 1000} s)`,
     problems: shown(problems),
   };
 }

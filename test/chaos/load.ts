@@ -26,7 +26,11 @@ export interface Answer {
   status: number;
   /** For 5xx: whether the body was the error envelope (`{"error":{"code","message"}}`). */
   envelope?: boolean;
+  /** The error code of the envelope; when nothing answered, why: `ECONNREFUSED`, `TIMEOUT` or `CUT`. */
   code?: string;
+  /** When nothing answered: the gateway asked (`gateway-1`, …) and when the request was sent. */
+  gateway?: string;
+  sentAt?: number;
 }
 
 export interface AckedOrder {
@@ -119,6 +123,7 @@ export class Load {
     const first = this.gateway();
     const order = [first, ...this.options.gateways.filter((url) => url !== first)];
     for (const [attempt, base] of order.entries()) {
+      const sentAt = Date.now() - this.started;
       try {
         const response = await fetch(`${base}${path}`, {
           method,
@@ -149,11 +154,14 @@ export class Load {
       } catch (error) {
         const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
         if (refused && attempt < order.length - 1) continue;
+        const timedOut = (error as Error).name === 'TimeoutError';
         this.record({
           at: Date.now() - this.started,
           op,
           status: 0,
-          code: refused ? 'ECONNREFUSED' : 'NO_ANSWER',
+          code: refused ? 'ECONNREFUSED' : timedOut ? 'TIMEOUT' : 'CUT',
+          gateway: `gateway-${this.options.gateways.indexOf(base) + 1}`,
+          sentAt,
         });
         return { status: 0, body: undefined };
       }

@@ -200,7 +200,7 @@ async function main(): Promise<number> {
       release();
     }
     const to = Date.now() - loadStart;
-    windows.push({ from, to: to + graceMs });
+    windows.push({ from, to: to + graceMs, target: fault.target });
     say(`fault ${index + 1} healed (${((to - from) / 1000).toFixed(1)} s)`);
   });
   const progress = setInterval(() => {
