@@ -54,7 +54,9 @@ export const databaseName = (service: string) => `armature_${service.replaceAll(
 async function freeBasePort(gateways: number, instances: number): Promise<number> {
   const { portIsFree } = await import('../../bench/lib/processes.ts');
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 300) * 100;
+    // Below Linux's ephemeral range (32768 and up), where outgoing connections and port-0 listeners
+    // would take them meanwhile.
+    const base = 10_000 + Math.floor(Math.random() * 220) * 100;
     const ports = [
       ...Array.from({ length: gateways }, (_, i) => base + i),
       ...serviceNames.flatMap((_, index) => [
