@@ -85,6 +85,8 @@ async function restartProcess(system: Topology, name: string): Promise<void> {
       await system.cluster.restart(name);
       return;
     } catch (error) {
+      // One that started but never became ready is stopped before the next try takes its port.
+      await system.cluster.kill(name, 'SIGKILL');
       if (attempt >= 20) throw error;
       say(`  ${name} did not come back (${(error as Error).message.split('\n')[0]}); retrying`);
       await sleep(2000);

@@ -123,6 +123,8 @@ export async function startTopology(options: {
       gateways: 2,
       basePort,
       logDir,
+      // A loaded machine can take minutes to start a dozen Node processes.
+      readyTimeoutMs: 180_000,
       onSpawn: (_, child) => {
         children.add(child);
         // Spawned after an interrupt began closing: stopped at once.

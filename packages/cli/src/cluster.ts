@@ -26,6 +26,8 @@ export interface ClusterOptions {
   stdio?: 'inherit' | 'ignore';
   /** When set, each process's output is appended to `<logDir>/<name>.log` instead. */
   logDir?: string;
+  /** How long a process may take to be ready (default 60 s). */
+  readyTimeoutMs?: number;
   /** Told of every process as it is spawned (so a caller interrupted mid-start can stop them). */
   onSpawn?: (name: string, child: ChildProcess) => void;
 }
@@ -73,8 +75,8 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+async function waitReady(url: string, child: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} while starting`);
     try {
@@ -85,7 +87,7 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`${name} was not ready at ${url} within 60 s`);
+  throw new Error(`${name} was not ready at ${url} within ${timeoutMs / 1000} s`);
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -109,7 +111,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (log !== undefined) closeSync(log);
     processes.set(name, child);
     options.onSpawn?.(name, child);
-    await waitReady(spec.url, child, name);
+    await waitReady(spec.url, child, name, options.readyTimeoutMs);
   };
 
   const url = (port: number) => `http://127.0.0.1:${port}`;
