@@ -269,6 +269,23 @@ async function main(): Promise<number> {
       .map((v) => v.toFixed(2))
       .join(' ')}\n\n${table(results)}\n`,
   );
+  // What was refused or failed, by operation and code: the 4xx the load expects (an empty cart, stock
+  // taken by another, a stale version) beside anything it does not.
+  const refusals = new Map<string, number>();
+  for (const answer of loadAnswers) {
+    if (answer.status < 400 && answer.status !== 0) continue;
+    const key = `${answer.op} ${answer.status || 'none'} ${answer.code ?? ''}`.trim();
+    refusals.set(key, (refusals.get(key) ?? 0) + 1);
+  }
+  process.stdout.write(
+    `
+answers other than 2xx, by operation:
+${[...refusals.entries()]
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([key, n]) => `  ${key} ×${n}`)
+  .join('\n')}
+`,
+  );
   for (const result of results.filter((r) => !r.pass)) {
     process.stdout.write(`\n${result.name}:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
   }
