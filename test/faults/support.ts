@@ -150,9 +150,11 @@ async function postgresBin(): Promise<string> {
 const asPostgres = (bin: string, args: string[]) =>
   run('runuser', ['-u', 'postgres', '--', bin, ...args], { timeout: 60_000 });
 
-export async function startOwnPostgres(): Promise<OwnPostgres> {
+export async function startOwnPostgres(
+  options: { maxConnections?: number; label?: string } = {},
+): Promise<OwnPostgres> {
   const bin = await postgresBin();
-  const dir = await tempDir('postgres');
+  const dir = await tempDir(options.label ?? 'postgres');
   await chmod(dir, 0o700);
   const { stdout } = await run('id', ['-u', 'postgres']);
   const { stdout: gid } = await run('id', ['-g', 'postgres']);
@@ -169,7 +171,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     'UTF8',
   ]);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${options.maxConnections ?? 60}`;
   const ctl = (args: string[]) => asPostgres(`${bin}/pg_ctl`, ['-D', data, ...args]);
   const postgres: OwnPostgres = {
     port,
@@ -198,7 +200,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       await ctl(['stop', '-m', mode, '-w', '-t', '30']);
     },
     async start() {
-      await ctl(['start', '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
+      await ctl(['start', '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', serverOptions]);
     },
   };
   await postgres.start();

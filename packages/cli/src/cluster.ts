@@ -5,6 +5,8 @@
  * `npm run start:cluster -- --users 2 --orders 2 --gateways 2` (a service not named gets 2).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serviceNames } from '@armature/contracts/services';
@@ -22,6 +24,12 @@ export interface ClusterOptions {
   env: Record<string, string | undefined>;
   /** Where child output goes; default: inherited. */
   stdio?: 'inherit' | 'ignore';
+  /** When set, each process's output is appended to `<logDir>/<name>.log` instead. */
+  logDir?: string;
+  /** How long a process may take to be ready (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Told of every process as it is spawned (so a caller interrupted mid-start can stop them). */
+  onSpawn?: (name: string, child: ChildProcess) => void;
 }
 
 export interface Cluster {
@@ -67,8 +75,8 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+async function waitReady(url: string, child: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} while starting`);
     try {
@@ -79,7 +87,7 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`${name} was not ready at ${url} within 60 s`);
+  throw new Error(`${name} was not ready at ${url} within ${timeoutMs / 1000} s`);
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -94,13 +102,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const spawnInstance = async (name: string) => {
     const spec = specs.get(name)!;
+    const log = options.logDir ? openSync(join(options.logDir, `${name}.log`), 'a') : undefined;
     const child = spawn(process.execPath, [spec.script], {
       cwd: root,
       env: { ...env, ...spec.env },
-      stdio: options.stdio ?? 'inherit',
+      stdio: log === undefined ? (options.stdio ?? 'inherit') : ['ignore', log, log],
     });
+    if (log !== undefined) closeSync(log);
     processes.set(name, child);
-    await waitReady(spec.url, child, name);
+    options.onSpawn?.(name, child);
+    await waitReady(spec.url, child, name, options.readyTimeoutMs);
   };
 
   const url = (port: number) => `http://127.0.0.1:${port}`;

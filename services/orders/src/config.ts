@@ -2,7 +2,7 @@ import { ConfigError, readBool, readInt, readString } from '@armature/platform';
 import { readServiceConfig, type ServiceConfig } from '@armature/platform/kit/index';
 
 export interface OrdersConfig extends ServiceConfig {
-  /** The users service instances; the first one's JWKS verifies access tokens. */
+  /** The users service instances; access tokens are verified with their JWKS (from any one that answers). */
   usersServiceUrls: string[];
   /** ISO 4217 currency every price is kept in. */
   currency: string;

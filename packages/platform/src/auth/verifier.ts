@@ -1,5 +1,6 @@
 import {
   createRemoteJWKSet,
+  customFetch,
   type FlattenedJWSInput,
   type JWTVerifyGetKey,
   errors as joseErrors,
@@ -26,8 +27,11 @@ export interface TokenVerifier {
 }
 
 export interface VerifierOptions {
-  /** The users service's JWKS URL, or a key getter (tests, the users service itself). */
-  jwks: string | JWTVerifyGetKey;
+  /**
+   * The users service's JWKS URL, or one per instance (tried in turn, so one instance down does not
+   * stop verification), or a key getter (tests, the users service itself).
+   */
+  jwks: string | string[] | JWTVerifyGetKey;
   issuer: string;
   audience: string;
   /**
@@ -57,10 +61,7 @@ export function unauthorized(code: 'UNAUTHORIZED' | 'INVALID_TOKEN', message?: s
  * at most every 30 s), expiry, issuer and audience, and the claims we rely on.
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
-  const getKey =
-    typeof options.jwks === 'string'
-      ? createRemoteJWKSet(new URL(options.jwks), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
-      : options.jwks;
+  const getKey = typeof options.jwks === 'function' ? options.jwks : remoteKeys(options.jwks);
   const size = options.cacheSize ?? 10_000;
   const verified = size > 0 ? growingLru<string, VerifiedToken>(size) : undefined;
 
@@ -127,6 +128,39 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       }
     },
   };
+}
+
+/**
+ * The JWKS of the users service, fetched by jose (cached, refetched on an unknown `kid` at most every
+ * 30 s) from the first of its instances that answers, starting with the one that answered last.
+ */
+function remoteKeys(urls: string | string[]): JWTVerifyGetKey {
+  const all = typeof urls === 'string' ? [urls] : urls;
+  if (all.length === 0) throw new Error('no JWKS URL to verify tokens with');
+  let preferred = 0;
+  return createRemoteJWKSet(new URL(all[0]!), {
+    cooldownDuration: 30_000,
+    cacheMaxAge: 10 * 60_000,
+    [customFetch]: async (_url, init) => {
+      let lastError: unknown;
+      for (let i = 0; i < all.length; i++) {
+        const index = (preferred + i) % all.length;
+        try {
+          const response = await fetch(all[index]!, init);
+          if (!response.ok) {
+            lastError = new Error(`${all[index]} answered ${response.status}`);
+            await response.body?.cancel();
+            continue;
+          }
+          preferred = index;
+          return response;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      throw lastError;
+    },
+  });
 }
 
 function isRole(value: unknown): value is Role {

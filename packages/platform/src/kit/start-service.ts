@@ -163,7 +163,8 @@ export async function startService<DB, Config extends ServiceConfig, Context>(
         options.verifier ??
         auth.verifier ??
         createTokenVerifier({
-          jwks: `${config.serviceUrls.users?.[0]}/.well-known/jwks.json`,
+          // Every users instance, so that one down does not stop this service verifying tokens.
+          jwks: (config.serviceUrls.users ?? []).map((url) => `${url}/.well-known/jwks.json`),
           issuer: config.jwtIssuer,
           audience: config.jwtAudience,
         }),
