@@ -73,8 +73,11 @@ describe(`payments: the order saga through the gateway (${mode})`, () => {
     async (method, reason) => {
       const buyer = await member(shop);
       const item = await product(shop, 3);
+      // Held back until the stock taken is seen: a decline can otherwise return it before the read.
+      await shop.system.stop('payments');
       const placed = await order(shop, buyer, item, method, 2);
       expect(await stockOf(shop, item)).toBe(1);
+      await shop.system.start('payments');
       const cancelled = await settled(shop, buyer.token, placed.id, 'failed', 'cancelled');
       expect(cancelled).toMatchObject({ cancelReason: 'payment_failed', payment: { failureReason: reason } });
       expect(await stockOf(shop, item)).toBe(3);
