@@ -9,6 +9,7 @@ import {
   ordersAndMoney,
   type Snapshot,
   stockConserved,
+  unhandledEvents,
 } from './invariants.ts';
 import { emptyLedger, type Ledger } from './load.ts';
 
@@ -239,6 +240,7 @@ describe('chaos invariants', () => {
       expect(eventsDelivered(snapshot).problems).toEqual([
         expect.stringContaining('payments never handled order.created'),
       ]);
+      expect(unhandledEvents(snapshot)).toBe(1);
     });
     it('fails when a projection differs from replaying the outbox', () => {
       const { snapshot } = consistent();

@@ -251,6 +251,18 @@ export function ordersAndMoney(snapshot: Snapshot): Result {
   };
 }
 
+/** Published events of a type a consumer handles that are not (yet) in its inbox. */
+export function unhandledEvents(snapshot: Pick<Snapshot, 'outbox' | 'inbox'>): number {
+  let missing = 0;
+  for (const { consumer, publisher, types } of consumers) {
+    const handled = new Set(snapshot.inbox[consumer] ?? []);
+    for (const event of snapshot.outbox[publisher]) {
+      if ((types as readonly string[]).includes(event.type) && !handled.has(event.id)) missing++;
+    }
+  }
+  return missing;
+}
+
 /** 4. Every outbox event published; every consumer applied each event exactly once in effect. */
 export function eventsDelivered(snapshot: Snapshot): Result {
   const problems: string[] = [];

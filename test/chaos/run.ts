@@ -8,7 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { checkAll, type FaultWindow, table } from './invariants.ts';
+import { checkAll, type FaultWindow, table, unhandledEvents } from './invariants.ts';
 import { type Answer, emptyLedger, Load } from './load.ts';
 import { describeFault, drawSchedule, type Fault, parseDuration } from './schedule.ts';
 import { backlog, takeSnapshot } from './snapshot.ts';
@@ -236,8 +236,14 @@ async function main(): Promise<number> {
     while (Date.now() < deadline) {
       left = await backlog(system.databaseUrl);
       if (Object.values(left).every((n) => n === 0)) {
-        say(`${what}: backlogs drained`);
-        return;
+        // Published is not yet consumed: wait for every consumer's inbox too (redeliveries back off).
+        left['events not yet handled'] = unhandledEvents(
+          await takeSnapshot(system.databaseUrl, system.simulatorUrl),
+        );
+        if (left['events not yet handled'] === 0) {
+          say(`${what}: backlogs drained`);
+          return;
+        }
       }
       await sleep(1000);
     }

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceNames } from '@armature/contracts/services';
@@ -50,13 +50,31 @@ export async function closeTopology(): Promise<void> {
 
 export const databaseName = (service: string) => `armature_${service.replaceAll('-', '_')}`;
 
-/** A base port whose gateway, service and sidecar ports are all free (the cluster's port layout). */
-async function freeBasePort(gateways: number, instances: number): Promise<number> {
+/**
+ * A base port whose gateway, service and sidecar ports are all free (the cluster's port layout),
+ * reserved with a lock file so that two runs started together cannot both pick it (a port checked
+ * free is not yet taken). A lock whose run is gone is taken over. Returns the base and its release.
+ */
+async function reserveBasePort(
+  gateways: number,
+  instances: number,
+): Promise<{ base: number; release: () => Promise<void> }> {
   const { portIsFree } = await import('../../bench/lib/processes.ts');
-  for (let attempt = 0; attempt < 50; attempt++) {
+  const span = 100 * (serviceNames.length + 1);
+  const slots = Math.floor((32_000 - 10_000) / span);
+  for (let attempt = 0; attempt < 100; attempt++) {
     // Below Linux's ephemeral range (32768 and up), where outgoing connections and port-0 listeners
-    // would take them meanwhile.
-    const base = 10_000 + Math.floor(Math.random() * 220) * 100;
+    // would take them meanwhile; slots a whole layout apart, so two reservations never overlap.
+    const base = 10_000 + Math.floor(Math.random() * slots) * span;
+    const lock = join(tmpdir(), `armature-chaos-ports-${base}.lock`);
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      const owner = Number(await readFile(lock, 'utf8').catch(() => '0'));
+      if (owner > 0 && isAlive(owner)) continue;
+      await writeFile(lock, String(process.pid));
+    }
+    const release = () => rm(lock, { force: true });
     const ports = [
       ...Array.from({ length: gateways }, (_, i) => base + i),
       ...serviceNames.flatMap((_, index) => [
@@ -66,9 +84,19 @@ async function freeBasePort(gateways: number, instances: number): Promise<number
     ];
     let free = true;
     for (const port of ports) if (!(await portIsFree(port))) free = false;
-    if (free) return base;
+    if (free) return { base, release };
+    await release();
   }
   throw new Error('no free range of ports for the cluster');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startTopology(options: {
@@ -82,6 +110,7 @@ export async function startTopology(options: {
   let cluster: Cluster | undefined;
   const children = new Set<ChildProcess>();
   let closed = false;
+  let releasePorts = async () => {};
   const close = async () => {
     if (closed) return;
     closed = true;
@@ -92,6 +121,7 @@ export async function startTopology(options: {
     }
     for (const proxy of proxies.values()) await proxy.close().catch(() => undefined);
     await cleanup();
+    await releasePorts();
     if (ownLogDir) await rm(logDir, { recursive: true, force: true });
   };
   closeStarted = close;
@@ -115,7 +145,9 @@ export async function startTopology(options: {
     env.REDIS_URL = `redis://127.0.0.1:${(await proxy('redis', redis.port)).port}`;
     env.NATS_URL = `nats://127.0.0.1:${(await proxy('nats', nats.port)).port}`;
     const admin = { email: 'chaos-admin@example.com', password: 'chaos admin password' };
-    const basePort = await freeBasePort(2, 2);
+    const reserved = await reserveBasePort(2, 2);
+    releasePorts = reserved.release;
+    const basePort = reserved.base;
     options.log(
       `topology: PostgreSQL :${postgres.port}, Redis :${redis.port}, NATS :${nats.port}, cluster ports from ${basePort}; logs in ${logDir}`,
     );

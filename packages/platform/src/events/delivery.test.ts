@@ -284,6 +284,29 @@ describe.each(transports)(`delivery over the $name (${mode})`, ({ create }) => {
     expect(await counter('redeliveries', 'orders')).toBe(2);
   });
 
+  it("keeps retrying, past the attempts a poison event gets, while the consumer's database is unavailable", async () => {
+    // As PostgreSQL answers while it restarts (SQLSTATE 57P01, then connections refused): the event is
+    // not at fault, and an outage longer than the retries must not send it to the dead letters.
+    let failures = 0;
+    const handler: EventHandler<TestSchema> = async (trx, event) => {
+      if (failures < 6) {
+        failures++;
+        throw Object.assign(new Error('terminating connection due to administrator command'), {
+          code: failures % 2 === 0 ? '57P01' : 'ECONNREFUSED',
+        });
+      }
+      await recordEffect('orders')(trx, event);
+    };
+    await consume('orders', { 'order.created': handler }, { maxDeliver: 3 });
+    const event = newEvent(testEvent('order.created', 'ord_outage', {}));
+    await harness.transport.publish([event]);
+    await eventually('the effect', async () => (await database.effectCounts('orders')).size === 1);
+    expect(failures).toBe(6);
+    expect([...(await database.effectCounts('orders')).entries()]).toEqual([[event.id, 1]]);
+    expect(await harness.deadLetters('orders')).toEqual([]);
+    expect(await counter('deadLetters', 'orders')).toBe(0);
+  });
+
   it('dead-letters an event whose data does not match its schema at once, without retrying', async () => {
     let calls = 0;
     await consume(

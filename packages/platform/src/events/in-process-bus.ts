@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { type DeadLetterStore, deadLetterId, type StoredDeadLetter } from './dead-letters.ts';
 import { type EventEnvelope, PoisonEventError } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
@@ -239,7 +240,11 @@ export class InProcessBus implements EventTransport {
     } catch (error) {
       clearTimeout(timer);
       metrics?.handlerFailures.inc(labels);
-      if (error instanceof PoisonEventError || attempt >= options.maxDeliver) {
+      // This service's database cannot be reached: not the event's fault, so the try does not count
+      // towards the dead letters, however long the outage lasts.
+      const unavailable = isDatabaseUnavailable(error) && !(error instanceof PoisonEventError);
+      if (unavailable) durable.attempts.set(entry.seq, attempt - 1);
+      else if (error instanceof PoisonEventError || attempt >= options.maxDeliver) {
         this.#deadLetter(durable, entry, attempt, error);
         return;
       }

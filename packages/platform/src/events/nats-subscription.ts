@@ -9,6 +9,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { headers, nanos } from '@nats-io/transport-node';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { decodeEvent, type EventEnvelope, PoisonEventError } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
@@ -189,7 +190,28 @@ export class NatsSubscription {
     try {
       // A handler that hangs must not stall the consumer: past ack_wait the server redelivers
       // anyway, so the attempt counts as failed (it may still commit; the inbox absorbs that).
-      await withDeadline(options.ackWaitMs, options.handle(event, { attempt }));
+      // One that fails because this service's database cannot be reached is tried again in place,
+      // for as long as the outage lasts: the event is not at fault, and a delivery spent on each try
+      // would send it to the dead letters after a few seconds of outage.
+      for (let retry = 1; ; retry++) {
+        try {
+          await withDeadline(options.ackWaitMs, options.handle(event, { attempt }));
+          break;
+        } catch (error) {
+          if (!isDatabaseUnavailable(error) || this.#closed) throw error;
+          if (retry === 1) {
+            this.#log.warn(
+              { err: error, consumer: options.durable, eventId: event.id, type: event.type },
+              'event handler cannot reach its database; retrying until it is back',
+            );
+          }
+          msg.working();
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(redeliveryDelay(retry, options), options.ackWaitMs / 3)),
+          );
+          msg.working();
+        }
+      }
     } catch (error) {
       this.#metrics?.handlerFailures.inc(labels);
       if (error instanceof PoisonEventError || attempt >= options.maxDeliver) {

@@ -49,6 +49,29 @@ describe(`payments from the orders' events, duplicated or out of order (${mode})
     expect(row).toMatchObject({ status: 'voided', order_cancelled: true });
   });
 
+  it('a cancellation handled while the order is being opened by another instance is not lost', async () => {
+    // Two payments instances, one handling order.created, the other order.cancelled, at once: the
+    // cancellation must end on the payment whichever commits first.
+    const placed = order();
+    let opened!: () => void;
+    const openedNow = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const creating = database.db.transaction().execute(async (trx) => {
+      await openPayment(trx, placed);
+      opened();
+      // Still uncommitted while the other instance handles the cancellation.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    await openedNow;
+    const cancelling = database.db
+      .transaction()
+      .execute((trx) => noteOrder(trx, placed.orderId, 'cancelled'));
+    await Promise.all([creating, cancelling]);
+    const [row] = await paymentsOf(placed.orderId);
+    expect(row).toMatchObject({ order_cancelled: true });
+  });
+
   it('applies an outcome once: the same move again, or one its lifecycle does not allow, changes nothing', async () => {
     const placed = order();
     await database.db.transaction().execute((trx) => openPayment(trx, placed));

@@ -40,6 +40,7 @@ export async function openPayment(
   trx: Trx,
   order: { orderId: string; userId: string; amount: number; currency: string; method: string },
 ): Promise<void> {
+  await lockOrder(trx, order.orderId);
   const cancelled = await trx
     .selectFrom('order_cancellations')
     .select('order_id')
@@ -64,8 +65,18 @@ export async function openPayment(
   if (event) await appendEvent(trx, event);
 }
 
+/**
+ * Serialises the handling of one order's events until the transaction ends. Without it, an
+ * `order.cancelled` handled by one instance while another was opening the payment (neither seeing
+ * the other's uncommitted row) was lost: the payment went on to be authorized for a cancelled order.
+ */
+async function lockOrder(trx: Trx, orderId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${orderId}, 0))`.execute(trx);
+}
+
 /** What the order asks of its payment now: to be captured (paid) or released (cancelled). */
 export async function noteOrder(trx: Trx, orderId: string, change: 'paid' | 'cancelled'): Promise<void> {
+  await lockOrder(trx, orderId);
   const updated = await trx
     .updateTable('payments')
     .set(change === 'paid' ? { order_paid: true } : { order_cancelled: true })

@@ -11,8 +11,9 @@ export const paymentIds = publicIds('pay');
 export type NextStep = 'authorize' | 'capture' | 'void' | 'refund' | 'none';
 
 /**
- * The provider call a payment waits for. A cancelled order wins over a paid one: what was
- * authorized is voided, what was captured is refunded, and nothing of it is ever captured.
+ * The provider call a payment waits for. A cancelled order's authorization is voided and its capture
+ * refunded; an authorization of an order that was paid before it was cancelled is captured first
+ * (it may already have been) and then refunded, never voided.
  * A pending payment is always (re)authorized first, even for a cancelled order: an earlier call
  * may have authorized without our hearing of it, and only its replay (same key) tells.
  */
@@ -23,8 +24,11 @@ export function nextStep(payment: Pick<PaymentRow, 'status' | 'order_paid' | 'or
     case 'requires_action':
       return payment.order_cancelled ? 'void' : 'none';
     case 'authorized':
-      if (payment.order_cancelled) return 'void';
-      return payment.order_paid ? 'capture' : 'none';
+      // Once the order was paid, its capture may already have reached the provider (a crash or a
+      // lost commit after its answer): a void would then be refused for ever. So a paid order is
+      // captured first, under the same idempotency key (at most once), and refunded if cancelled.
+      if (payment.order_paid) return 'capture';
+      return payment.order_cancelled ? 'void' : 'none';
     case 'captured':
       return payment.order_cancelled ? 'refund' : 'none';
     default:

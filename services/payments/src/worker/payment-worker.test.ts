@@ -106,4 +106,75 @@ describe(`the payment worker after a crash between the provider's answer and the
       },
     ]);
   });
+
+  it('refunds a paid order cancelled after its capture reached the provider but not our database', async () => {
+    const real = new SimulatorProvider({ url: simulator.url, timeoutMs: 2000 });
+    const orderId = randomUUID();
+    const payment = () =>
+      database.db
+        .selectFrom('payments')
+        .selectAll()
+        .where('order_id', '=', orderId)
+        .executeTakeFirstOrThrow();
+    let crashed = false;
+    // The capture goes through at the provider, then the process dies before recording it; meanwhile
+    // the customer cancels the paid order.
+    const crashing: PaymentProvider = {
+      ...real,
+      authorize: (request) => real.authorize(request),
+      capture: async (request) => {
+        await real.capture(request);
+        if (crashed) return;
+        crashed = true;
+        await database.db
+          .updateTable('payments')
+          .set({ order_cancelled: true })
+          .where('order_id', '=', orderId)
+          .execute();
+        throw new Error('crashed after the provider captured');
+      },
+      void: (request) => real.void(request),
+      refund: (request) => real.refund(request),
+    };
+    await database.db.transaction().execute((trx) =>
+      openPayment(trx, {
+        orderId,
+        userId: randomUUID(),
+        amount: 5100,
+        currency: 'USD',
+        method: 'pm_card_visa',
+      }),
+    );
+    const worker = new PaymentWorker({
+      db: database.db,
+      provider: crashing,
+      log: pino({ level: 'silent' }),
+      intervalMs: 100,
+      leaseSeconds: 1,
+    });
+    worker.start();
+    try {
+      const until = async (status: string) => {
+        const deadline = Date.now() + 15_000;
+        while ((await payment()).status !== status && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect((await payment()).status).toBe(status);
+      };
+      await until('authorized');
+      await database.db
+        .updateTable('payments')
+        .set({ order_paid: true, next_attempt_at: new Date() })
+        .where('order_id', '=', orderId)
+        .execute();
+      worker.wake();
+      await until('refunded');
+    } finally {
+      await worker.close();
+    }
+    expect(crashed).toBe(true);
+    const intents = [...simulator.intents.values()].filter((intent) => intent.amount === 5100);
+    expect(intents).toHaveLength(1);
+    expect(intents[0]).toMatchObject({ captures: 1, refunds: 1, amountCaptured: 5100, amountRefunded: 5100 });
+  });
 });
