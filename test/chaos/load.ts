@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { testPaymentMethods } from '@armature/contracts/payments-events';
 import { prng } from './schedule.ts';
 
 /**
@@ -9,14 +10,8 @@ import { prng } from './schedule.ts';
  * all) leaves the outcome unknown: the ledger then stops assuming what it changed.
  */
 
-export const paymentMethods = [
-  undefined,
-  'pm_card_visa',
-  'pm_card_chargeDeclined',
-  'pm_card_chargeDeclinedInsufficientFunds',
-  'pm_card_authenticationRequired',
-  'pm_card_providerTimeout',
-] as const;
+/** Every test payment method of the simulator, and none (an order paid by other means). */
+export const paymentMethods = [undefined, ...testPaymentMethods] as const;
 
 export interface Answer {
   /** ms since the load began. */
