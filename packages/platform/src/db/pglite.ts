@@ -3,7 +3,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
-import { readInt } from '../config.ts';
+import { ConfigError, readInt } from '../config.ts';
 import { type EmbeddedClient, openPgliteRemote } from './pglite-remote.ts';
 import { ensureTemplate, initdbInChild, isCluster } from './pglite-template.ts';
 
@@ -51,7 +51,7 @@ function pgliteWasmModule(): Promise<WasmModule> {
 export function pgliteThread(env: Env = process.env): 'worker' | 'main' {
   const value = env.PGLITE_THREAD ?? 'worker';
   if (value !== 'worker' && value !== 'main') {
-    throw new Error(`PGLITE_THREAD must be "worker" or "main" (got "${value}")`);
+    throw new ConfigError('PGLITE_THREAD', `must be "worker" or "main", got "${value}"`);
   }
   return value;
 }
