@@ -88,7 +88,7 @@ describe('embedded databases on the database thread', () => {
   });
 
   it('name the setting when PGLITE_THREAD is neither worker nor main', () => {
-    expect(pgliteThread({})).toBe('worker');
+    expect(pgliteThread({})).toBe('main');
     expect(pgliteThread({ PGLITE_THREAD: 'main' })).toBe('main');
     expect(() => pgliteThread({ PGLITE_THREAD: 'both' })).toThrow(/PGLITE_THREAD/);
   });

@@ -44,12 +44,12 @@ function pgliteWasmModule(): Promise<WasmModule> {
 }
 
 /**
- * Where the embedded databases run: `worker` (the default), one thread beside the main one for all
- * of them, so their start and their statements use the machine's second core; `main`, on the main
- * thread, as PGlite runs by default (one thread in all, for a machine with one core).
+ * Where the embedded databases run: `main` (the default), on the main thread, as PGlite runs;
+ * `worker`, one thread beside the main one for all of them, so their start and their statements use
+ * the machine's second core (not yet the default: online backups do not go through it yet).
  */
 export function pgliteThread(env: Env = process.env): 'worker' | 'main' {
-  const value = env.PGLITE_THREAD ?? 'worker';
+  const value = env.PGLITE_THREAD ?? 'main';
   if (value !== 'worker' && value !== 'main') {
     throw new ConfigError('PGLITE_THREAD', `must be "worker" or "main", got "${value}"`);
   }
