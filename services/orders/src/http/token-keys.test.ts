@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { freshStore, mode } from '@armature/testing/databases';
+import { freshStore, mode, type TestStore } from '@armature/testing/databases';
 import { createTokenMinter } from '@armature/testing/tokens';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type OrdersService, startOrdersService } from '../app.ts';
@@ -19,10 +19,12 @@ const listen = async (server: Server) => {
 describe(`token keys (${mode})`, () => {
   let service: OrdersService | undefined;
   let usersTwo: Server | undefined;
+  let store: TestStore | undefined;
 
   afterAll(async () => {
     await service?.close();
     usersTwo?.close();
+    await store?.drop();
   });
 
   it('come from another users instance when the first is down', async () => {
@@ -42,7 +44,7 @@ describe(`token keys (${mode})`, () => {
     const dead = await listen(gone);
     await new Promise((resolve) => gone.close(resolve));
 
-    const store = await freshStore('orders-token-keys');
+    store = await freshStore('orders-token-keys');
     service = await startOrdersService(
       readOrdersConfig({
         DATA_DIR: store.dataDir,
