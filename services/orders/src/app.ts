@@ -53,12 +53,15 @@ export const ordersService = defineService<OrdersDatabase, OrdersConfig, OrdersC
     paymentsEventsConsumer(cache, log),
   ],
   // Orders checked out with a payment method and not paid in time are cancelled, stock returned.
-  ready: ({ app, db, cache, config }) => {
+  ready: ({ app, db, cache, config }, _context, events) => {
     const sweep = setInterval(() => {
       expireUnpaidOrders(db, config.paymentTimeoutSeconds)
-        .then(({ products }) =>
-          products.length > 0 ? cache.invalidate(products.map((id) => `product:${id}`)) : undefined,
-        )
+        .then(({ expired, products }) => {
+          if (expired === 0) return;
+          // Their order.cancelled events are committed: send them now, not at the relay's next poll.
+          events.wake();
+          return cache.invalidate(products.map((id) => `product:${id}`));
+        })
         .catch((error) => app.log.warn({ err: error }, 'could not expire unpaid orders'));
     }, expirySweepMs(config.paymentTimeoutSeconds));
     sweep.unref();

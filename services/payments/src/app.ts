@@ -82,7 +82,7 @@ export function paymentsService(dependencies: PaymentsDependencies = {}) {
       }
     },
     consumers: (_kit, context) => [ordersEventsConsumer(() => context.worker.wake())],
-    ready: (_kit, context) => context.worker.start(),
+    ready: (_kit, context, events) => context.worker.start(events.wake),
   });
 }
 

@@ -1,4 +1,4 @@
-import { freshStore, mode, needsPostgres, type TestStore } from '@armature/testing/databases';
+import { freshStore, mode, type TestStore } from '@armature/testing/databases';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../server.ts';
@@ -73,7 +73,7 @@ describe('statement names', () => {
   });
 });
 
-describe('prepared statements (postgres)', needsPostgres, () => {
+describe(`prepared statements (${mode})`, () => {
   let store: TestStore;
   beforeAll(async () => {
     store = await freshStore('prepared');
@@ -118,6 +118,71 @@ describe('prepared statements (postgres)', needsPostgres, () => {
     await database.close();
     // The new column is there: the statement was prepared again, not answered from the stale plan.
     expect(rows).toEqual([{ id: 1, body: 'one', extra: null }]);
+  });
+
+  it('sends every kind of parameter and reads every kind of column the same way again', async () => {
+    const database = await openDatabase<NotesDatabase>({
+      service: 'prepared',
+      url: store.url,
+      dataDir: store.dataDir,
+      poolSize: 1,
+    });
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    const read = () =>
+      sql<{ ids: number[]; doc: { a: number[] }; at: Date; yes: boolean; none: string | null; big: number }>`
+        select ${[3, 1, 2]}::bigint[]::int[] as ids, ${JSON.stringify({ a: [1] })}::jsonb as doc,
+          ${at}::timestamptz as at, ${true}::boolean as yes, ${null}::text as none,
+          ${9_007_199_254_740_991}::bigint as big`.execute(database.db);
+    const answers = [await read(), await read(), await read()].map(({ rows }) => rows);
+    await database.close();
+    for (const rows of answers) {
+      expect(rows).toEqual([
+        { ids: [3, 1, 2], doc: { a: [1] }, at, yes: true, none: null, big: 9_007_199_254_740_991 },
+      ]);
+    }
+  });
+
+  it("keeps an error's code, and the statement works again after it", async () => {
+    const database = await openDatabase<NotesDatabase>({
+      service: 'prepared',
+      url: store.url,
+      dataDir: store.dataDir,
+      poolSize: 1,
+    });
+    await sql`create table if not exists notes (id int primary key, body text not null)`.execute(database.db);
+    await sql`delete from notes`.execute(database.db);
+    const insert = (id: number) =>
+      database.db
+        .insertInto('notes')
+        .values({ id, body: `note ${id}` })
+        .execute();
+    await insert(1);
+    await insert(2);
+    const failures = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      failures.push(await insert(1).catch((error: { code?: string; constraint?: string }) => error));
+      // A failed statement inside a transaction rolls the whole transaction back.
+      failures.push(
+        await database.db
+          .transaction()
+          .execute(async (trx) => {
+            await trx
+              .insertInto('notes')
+              .values({ id: 10 + attempt, body: 'rolled back' })
+              .execute();
+            await trx.insertInto('notes').values({ id: 2, body: 'duplicate' }).execute();
+          })
+          .catch((error: { code?: string; constraint?: string }) => error),
+      );
+    }
+    await insert(3);
+    const ids = (await database.db.selectFrom('notes').select('id').orderBy('id').execute()).map(
+      (row) => row.id,
+    );
+    await database.close();
+    for (const failure of failures)
+      expect(failure).toMatchObject({ code: '23505', constraint: 'notes_pkey' });
+    expect(ids).toEqual([1, 2, 3]);
   });
 });
 

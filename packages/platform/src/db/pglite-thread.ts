@@ -5,7 +5,7 @@
  */
 import { enableCompileCache } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PGlite } from '@electric-sql/pglite';
+import type { EmbeddedClient } from './pglite-remote.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -36,7 +36,8 @@ if (compileCacheDir) enableCompileCache(compileCacheDir);
 
 // Loaded after the compile cache is on, so PGlite's own modules come from it.
 const { openPgliteHere } = await import('./pglite.ts');
-const databases = new Map<number, Promise<PGlite>>();
+const { withPreparedStatements } = await import('./pglite-prepared.ts');
+const databases = new Map<number, Promise<EmbeddedClient>>();
 
 function serialize(error: unknown): SerializedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error), fields: {} };
@@ -52,7 +53,7 @@ function serialize(error: unknown): SerializedError {
 async function run(request: Request): Promise<unknown> {
   const [, op, database] = request;
   if (op === 'open') {
-    const opening = openPgliteHere(request[3], request[4]);
+    const opening = openPgliteHere(request[3], request[4]).then((pglite) => withPreparedStatements(pglite));
     databases.set(database, opening);
     await opening;
     return null;

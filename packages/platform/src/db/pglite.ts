@@ -61,7 +61,12 @@ export async function createPglite(
   folder: string | undefined,
   env: Env = process.env,
 ): Promise<EmbeddedClient> {
-  return pgliteThread(env) === 'worker' ? openPgliteRemote(folder, env) : openPgliteHere(folder, env);
+  if (pgliteThread(env) === 'worker') return openPgliteRemote(folder, env);
+  const [pglite, { withPreparedStatements }] = await Promise.all([
+    openPgliteHere(folder, env),
+    import('./pglite-prepared.ts'),
+  ]);
+  return withPreparedStatements(pglite);
 }
 
 /** Opens the embedded database in `folder` (or in memory) on this thread. */

@@ -8,7 +8,7 @@ import { type EventEnvelope, eventUuid, PoisonEventError } from './envelope.ts';
 import { type EventLog, silentLog } from './log.ts';
 import type { EventMetrics } from './metrics.ts';
 import { type EventTables, eventTables, type WithEvents } from './outbox.ts';
-import { withTraceparent } from './trace-context.ts';
+import { withWorkContext, workContext } from './trace-context.ts';
 import type { Delivery, EventTransport, SubscribeOptions, Subscription } from './transport.ts';
 
 /** Handles one event type inside the transaction that also records the event in the inbox. */
@@ -35,7 +35,11 @@ export interface InboxConsumerOptions<DB> {
    * Runs after the transaction committed and before the delivery is acknowledged. Tests use it to
    * stand in for a crash at the worst moment (effect done, ack not sent).
    */
-  afterCommit?: (event: EventEnvelope, outcome: HandleOutcome) => Promise<void>;
+  afterCommit?: (
+    event: EventEnvelope,
+    outcome: HandleOutcome,
+    effects: { eventsWritten: boolean },
+  ) => Promise<void>;
 }
 
 // TypeBox checks `format` only for formats it knows; teach it the one the event schemas use.
@@ -94,8 +98,9 @@ export function inboxHandler<DB>(
     // Events the handler writes carry the trace of the event that caused them.
     const traceparent = span ? options.tracing!.traceparentOf(span) : event.traceparent;
     let outcome: HandleOutcome;
+    const work = workContext(traceparent);
     try {
-      outcome = await withTraceparent(traceparent, () =>
+      outcome = await withWorkContext(work, () =>
         db.transaction().execute(async (trx): Promise<HandleOutcome> => {
           const recorded = await trx
             .insertInto('inbox')
@@ -118,7 +123,7 @@ export function inboxHandler<DB>(
     }
     options.metrics?.consumed.inc({ ...labels, outcome });
     log.debug({ ...labels, eventId: event.id, attempt: delivery.attempt, outcome }, 'event consumed');
-    await options.afterCommit?.(event, outcome);
+    await options.afterCommit?.(event, outcome, { eventsWritten: work.eventsWritten });
     return outcome;
   };
 }

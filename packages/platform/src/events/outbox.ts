@@ -10,7 +10,7 @@ import {
 import { isoTimestamp } from '../http/timestamps.ts';
 import { toPublicId } from '../ids.ts';
 import { type EventEnvelope, type EventInput, newEvent } from './envelope.ts';
-import { currentTraceparent } from './trace-context.ts';
+import { currentTraceparent, noteEventsWritten } from './trace-context.ts';
 
 /** Kysely types of the tables `sql/0010_events.sql` creates; a service adds them to its schema. */
 export interface OutboxTable {
@@ -72,6 +72,7 @@ export function eventsInsert<T extends string, D>(
   const at = new Date();
   const traceparent = currentTraceparent();
   const created = inputs.map((input) => newEvent({ traceparent, ...input }, at));
+  noteEventsWritten();
   // unnest keeps the parameter count at seven whatever the number of events.
   const statement = sql`insert into outbox (id, type, aggregate_id, version, traceparent, data, occurred_at)
     select id, type, aggregate_id, version, traceparent, data::json, ${at}::timestamptz

@@ -8,7 +8,7 @@ import type { EventLog } from './log.ts';
 import { EventMetrics } from './metrics.ts';
 import type { WithEvents } from './outbox.ts';
 import { OutboxRelay } from './relay.ts';
-import { withTraceparent } from './trace-context.ts';
+import { type WorkContext, withWorkContext, workContext } from './trace-context.ts';
 import type { EventTransport, Subscription } from './transport.ts';
 
 export type ConsumerSpec<DB> = Omit<
@@ -90,9 +90,9 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
       backoffMs: config.retryBackoffMs,
       ackWaitMs: config.ackWaitMs,
       // A handler may have written events of its own (e.g. orders cancelled): send them now.
-      afterCommit: async (event, outcome) => {
-        if (outcome === 'handled') relay.wake();
-        await afterCommit?.(event, outcome);
+      afterCommit: async (event, outcome, effects) => {
+        if (effects.eventsWritten) relay.wake();
+        await afterCommit?.(event, outcome, effects);
       },
     };
     subscriptions.push(await startConsumer(transport, definition));
@@ -102,11 +102,16 @@ export async function startEvents<DB>(app: App, options: EventsOptions<DB>): Pro
 
   app.health.add('bus', () => transport.check(), { critical: false });
   // Events written while handling a request carry its trace context (the gateway always sends one).
-  app.addHook('onRequest', (request, _reply, done) =>
-    withTraceparent(request.headers.traceparent as string, done),
-  );
+  const requestWork = new WeakMap<object, WorkContext>();
+  app.addHook('onRequest', (request, _reply, done) => {
+    const work = workContext(request.headers.traceparent as string);
+    requestWork.set(request, work);
+    withWorkContext(work, done);
+  });
+  // A request that wrote events has committed them by now: send them. One that wrote none (a cart
+  // change, say) leaves the relay alone rather than have it read an empty outbox.
   app.addHook('onResponse', async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') relay.wake();
+    if (requestWork.get(request)?.eventsWritten !== false) relay.wake();
   });
   // onClose hooks run in reverse order of registration: this runs before the database closes.
   app.addHook('onClose', async () => {

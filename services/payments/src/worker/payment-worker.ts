@@ -19,6 +19,7 @@ export class PaymentWorker {
   readonly #intervalMs: number;
   readonly #leaseSeconds: number;
   #timer: NodeJS.Timeout | undefined;
+  #eventsWritten: () => void = () => {};
   #running: Promise<void> | undefined;
   #again = false;
   #closed = false;
@@ -38,7 +39,9 @@ export class PaymentWorker {
     this.#leaseSeconds = options.leaseSeconds ?? 30;
   }
 
-  start(): void {
+  /** `eventsWritten` is called after each step, whose commit wrote the payment's event. */
+  start(eventsWritten: () => void = () => {}): void {
+    this.#eventsWritten = eventsWritten;
     this.#timer = setInterval(() => this.wake(), this.#intervalMs);
     this.#timer.unref();
     this.wake();
@@ -139,6 +142,7 @@ export class PaymentWorker {
         break;
       }
     }
+    this.#eventsWritten();
     // Whatever is due next for this payment (void after a late authorization, say) goes now.
     this.wake();
   }

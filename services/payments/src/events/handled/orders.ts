@@ -1,5 +1,11 @@
 import { OrderCancelledData, OrderCreatedData, OrderUpdatedData, type TypedEvent } from '@armature/contracts';
-import { type ConsumerSpec, type EventHandler, PoisonEventError, parsePublicId } from '@armature/platform';
+import {
+  type ConsumerSpec,
+  type EventEnvelope,
+  type EventHandler,
+  PoisonEventError,
+  parsePublicId,
+} from '@armature/platform';
 import { noteOrder, openPayment } from '../../db/payments.ts';
 import type { PaymentsDatabase } from '../../db/schema.ts';
 
@@ -45,6 +51,20 @@ export function ordersEventsConsumer(wake: () => void): ConsumerSpec<PaymentsDat
       'order.updated': OrderUpdatedData,
       'order.cancelled': OrderCancelledData,
     },
-    afterCommit: async () => wake(),
+    afterCommit: async (event, outcome) => {
+      if (outcome === 'handled' && leavesWork(event)) wake();
+    },
   };
+}
+
+/** Whether handling the event may have left the worker a provider call to make (see the handlers). */
+function leavesWork(event: EventEnvelope): boolean {
+  switch (event.type) {
+    case 'order.created':
+      return Boolean((event as TypedEvent<'order.created'>).data.paymentMethod);
+    case 'order.updated':
+      return (event as TypedEvent<'order.updated'>).data.status === 'paid';
+    default:
+      return true;
+  }
 }
