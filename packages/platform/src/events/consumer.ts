@@ -25,6 +25,12 @@ export interface InboxConsumerOptions<DB> {
   /** The durable consumer's name, recorded with each handled event id. */
   name: string;
   handlers: Record<string, EventHandler<DB>>;
+  /**
+   * Of the events of the handled types, those the handlers act on; the others are acknowledged as
+   * skipped without a transaction or an inbox entry (a consumer of every new order that acts only on
+   * those paid by card, say). Absent: all of them.
+   */
+  relevant?: (event: EventEnvelope) => boolean;
   /** The schema of each type's `data`; an event whose data does not match is dead-lettered at once. */
   schemas?: Record<string, TSchema>;
   log?: EventLog;
@@ -83,6 +89,10 @@ export function inboxHandler<DB>(
     }
     const eventId = eventUuid(event.id);
     if (!eventId) throw new PoisonEventError(`"${event.id}" is not an event id`);
+    if (options.relevant && !options.relevant(event)) {
+      options.metrics?.consumed.inc({ ...labels, outcome: 'skipped' });
+      return 'skipped';
+    }
 
     const span = options.tracing?.startSpan(`${event.type} process`, {
       kind: SpanKind.CONSUMER,

@@ -51,13 +51,18 @@ export function ordersEventsConsumer(wake: () => void): ConsumerSpec<PaymentsDat
       'order.updated': OrderUpdatedData,
       'order.cancelled': OrderCancelledData,
     },
-    afterCommit: async (event, outcome) => {
-      if (outcome === 'handled' && leavesWork(event)) wake();
+    relevant: leavesWork,
+    // Each event handled leaves the worker a provider call to make.
+    afterCommit: async (_event, outcome) => {
+      if (outcome === 'handled') wake();
     },
   };
 }
 
-/** Whether handling the event may have left the worker a provider call to make (see the handlers). */
+/**
+ * The events that ask for a payment's next step: a new order with a payment method, an order marked
+ * paid, any cancellation. Checkouts without a payment method cost this service nothing.
+ */
 function leavesWork(event: EventEnvelope): boolean {
   switch (event.type) {
     case 'order.created':
