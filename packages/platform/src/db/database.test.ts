@@ -79,14 +79,11 @@ describe(`prepared statements (${mode})`, () => {
     store = await freshStore('prepared');
   });
   afterAll(() => store?.drop());
+  const openPrepared = () =>
+    openDatabase<NotesDatabase>({ service: 'prepared', url: store.url, dataDir: store.dataDir, poolSize: 1 });
 
   it('prepares a statement run again, once per connection', async () => {
-    const database = await openDatabase<NotesDatabase>({
-      service: 'prepared',
-      url: store.url,
-      dataDir: store.dataDir,
-      poolSize: 1,
-    });
+    const database = await openPrepared();
     await sql`create table notes (id int primary key, body text not null)`.execute(database.db);
     await database.db.insertInto('notes').values({ id: 1, body: 'one' }).execute();
     const read = () => database.db.selectFrom('notes').select('body').where('id', '=', 1).execute();
@@ -102,12 +99,7 @@ describe(`prepared statements (${mode})`, () => {
   });
 
   it('answers a prepared select * again after its table changed', async () => {
-    const database = await openDatabase<NotesDatabase>({
-      service: 'prepared',
-      url: store.url,
-      dataDir: store.dataDir,
-      poolSize: 1,
-    });
+    const database = await openPrepared();
     await sql`create table if not exists notes (id int primary key, body text not null)`.execute(database.db);
     await sql`insert into notes values (1, 'one') on conflict do nothing`.execute(database.db);
     const read = () => database.db.selectFrom('notes').selectAll().where('id', '>', 0).execute();
@@ -121,12 +113,7 @@ describe(`prepared statements (${mode})`, () => {
   });
 
   it('sends every kind of parameter and reads every kind of column the same way again', async () => {
-    const database = await openDatabase<NotesDatabase>({
-      service: 'prepared',
-      url: store.url,
-      dataDir: store.dataDir,
-      poolSize: 1,
-    });
+    const database = await openPrepared();
     const at = new Date('2026-01-02T03:04:05.678Z');
     const read = () =>
       sql<{ ids: number[]; doc: { a: number[] }; at: Date; yes: boolean; none: string | null; big: number }>`
@@ -143,12 +130,7 @@ describe(`prepared statements (${mode})`, () => {
   });
 
   it("keeps an error's code, and the statement works again after it", async () => {
-    const database = await openDatabase<NotesDatabase>({
-      service: 'prepared',
-      url: store.url,
-      dataDir: store.dataDir,
-      poolSize: 1,
-    });
+    const database = await openPrepared();
     await sql`create table if not exists notes (id int primary key, body text not null)`.execute(database.db);
     await sql`delete from notes`.execute(database.db);
     const insert = (id: number) =>

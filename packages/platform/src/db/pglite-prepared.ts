@@ -25,7 +25,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /**
- * An embedded database whose statements run sent again and again run as named (prepared) statements.
+ * An embedded database whose statements sent again and again run as named (prepared) statements.
  * PGlite's own `query` sends every statement unnamed, as six messages with a call into WebAssembly
  * each (parse, describe, bind, describe, execute, sync), so PostgreSQL parses and plans it every
  * time: that was most of an embedded checkout's database time (a select of the outbox by its index
