@@ -106,7 +106,8 @@ function consistent(): { snapshot: Snapshot; ledger: Ledger } {
     },
     inbox: {
       orders: [userCreated.id],
-      payments: [cardOrder.id, plainOrder.id, paid.id, cancelled.id],
+      // The order without a payment method is skipped by payments: no inbox entry.
+      payments: [cardOrder.id, paid.id, cancelled.id],
       'orders-payments': [authorized.id, captured.id],
     },
   };

@@ -51,7 +51,7 @@ export function ordersEventsConsumer(wake: () => void): ConsumerSpec<PaymentsDat
       'order.updated': OrderUpdatedData,
       'order.cancelled': OrderCancelledData,
     },
-    relevant: leavesWork,
+    relevant: asksForPaymentStep,
     // Each event handled leaves the worker a provider call to make.
     afterCommit: async (_event, outcome) => {
       if (outcome === 'handled') wake();
@@ -63,7 +63,7 @@ export function ordersEventsConsumer(wake: () => void): ConsumerSpec<PaymentsDat
  * The events that ask for a payment's next step: a new order with a payment method, an order marked
  * paid, any cancellation. Checkouts without a payment method cost this service nothing.
  */
-function leavesWork(event: EventEnvelope): boolean {
+export function asksForPaymentStep(event: Pick<EventEnvelope, 'type' | 'data'>): boolean {
   switch (event.type) {
     case 'order.created':
       return Boolean((event as TypedEvent<'order.created'>).data.paymentMethod);
