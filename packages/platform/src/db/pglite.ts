@@ -46,7 +46,7 @@ function pgliteWasmModule(): Promise<WasmModule> {
 /**
  * Where the embedded databases run: `main` (the default), on the main thread, as PGlite runs;
  * `worker`, one thread beside the main one for all of them, so their start and their statements use
- * the machine's second core (not yet the default: online backups do not go through it yet).
+ * the machine's second core (not yet the default: the test suites do not run with it in CI yet).
  */
 export function pgliteThread(env: Env = process.env): 'worker' | 'main' {
   const value = env.PGLITE_THREAD ?? 'main';
