@@ -22,10 +22,6 @@ export function withWorkContext<T>(context: WorkContext, work: () => T): T {
   return storage.run(context, work);
 }
 
-export function withTraceparent<T>(traceparent: string | undefined, work: () => T): T {
-  return withWorkContext(workContext(traceparent), work);
-}
-
 export function currentTraceparent(): string | undefined {
   return storage.getStore()?.traceparent;
 }
